@@ -1,0 +1,135 @@
+"""PynamoDB models. Table names are bound at import from the settings (set the env first)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from paygate.settings import get_settings
+
+_settings = get_settings()
+
+
+class _Meta:
+    # Botocore's default pool of 10 starves a threaded API server under load.
+    max_pool_connections = 64
+    max_retry_attempts = 3
+
+
+class MerchantByApiKey(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "api_key-index"
+        projection = AllProjection()
+
+    api_key = UnicodeAttribute(hash_key=True)
+
+
+class MerchantByEmail(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class MerchantModel(Model):
+    """A merchant. Rows with id `email#…`/`apikey#…` are uniqueness locks (no other fields)."""
+
+    class Meta(_Meta):
+        table_name = _settings.merchants_table
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    api_key = UnicodeAttribute(null=True)
+    api_secret = UnicodeAttribute(null=True)
+    webhook_secret = UnicodeAttribute(null=True)
+    webhook_url = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
+    seeded = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    by_api_key = MerchantByApiKey()
+    by_email = MerchantByEmail()
+
+
+class OrderModel(Model):
+    class Meta(_Meta):
+        table_name = _settings.orders_table
+
+    id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    receipt = UnicodeAttribute(null=True)
+    notes = JSONAttribute(default=dict)
+    status = UnicodeAttribute(default="created")
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class PaymentsByMerchant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "merchant-created-index"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PaymentModel(Model):
+    class Meta(_Meta):
+        table_name = _settings.payments_table
+
+    id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    method = UnicodeAttribute()
+    vpa = UnicodeAttribute(null=True)
+    card_network = UnicodeAttribute(null=True)
+    card_last4 = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    captured = BooleanAttribute(default=False)
+    error_code = UnicodeAttribute(null=True)
+    error_description = UnicodeAttribute(null=True)
+    forced_outcome = UnicodeAttribute(null=True)
+    refunded_amount = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_merchant = PaymentsByMerchant()
+
+
+class EventModel(Model):
+    """An outbox row: the exact webhook body of one event, written with the change it describes."""
+
+    class Meta(_Meta):
+        table_name = _settings.events_table
+
+    id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    event = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CounterModel(Model):
+    """Counters kept on write: merchant stats shards, worker job counts and heartbeats."""
+
+    class Meta(_Meta):
+        table_name = _settings.counters_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    payments_total = NumberAttribute(default=0)
+    payments_success = NumberAttribute(default=0)
+    amount_success = NumberAttribute(default=0)
+    completed = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    heartbeat_at = NumberAttribute(null=True)

@@ -1,0 +1,1 @@
+"""Pure domain rules: validation and state transitions, no I/O."""
