@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 
@@ -22,6 +23,7 @@ def _prompt_wait(self, timeout):
 def serve(host: str, port: int) -> None:
     """Run moto's server until SIGTERM/SIGINT."""
     sqs_models.Queue.wait_for_messages = _prompt_wait
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     stop = threading.Event()

@@ -1,0 +1,65 @@
+"""One worker function's process: its event source mappings' pollers and their heartbeat.
+
+Started by the runtime with the function's environment (see lambda_runtime.function_env).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+
+import boto3
+
+from infra.local.lambda_runtime import load_handler
+from infra.local.poller import Poller
+
+HEARTBEAT_SECONDS = 3
+
+
+def _queue_url(sqs, arn: str) -> str:
+    _, _, _, region, account, name = arn.split(":")
+    return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def run(function_name: str, code_dir: Path, handler_path: str, timeout: int) -> None:
+    """Poll every enabled mapping of `function_name` until SIGTERM/SIGINT."""
+    from paygate.wiring import services  # after the env is in place (table names bind at import)
+
+    sqs = boto3.client("sqs")
+    mappings = boto3.client("lambda").list_event_source_mappings(FunctionName=function_name)
+    handler = load_handler(code_dir, handler_path)
+    pollers = [
+        Poller(sqs, m, _queue_url(sqs, m["EventSourceArn"]), handler, function_name, timeout)
+        for m in mappings["EventSourceMappings"] if m.get("State", "Enabled") == "Enabled"
+    ]
+    for poller in pollers:
+        poller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    counters = services().counters
+    from paygate import clock
+
+    print(f"worker: {function_name} polling {len(pollers)} queue(s)", flush=True)
+    while not stop.is_set():
+        if pollers and all(p.alive() for p in pollers):
+            try:
+                counters.beat(function_name, clock.unix())
+            except Exception as exc:  # the emulator may be restarting; keep polling
+                print(f"worker: heartbeat failed: {exc}", flush=True)
+        stop.wait(HEARTBEAT_SECONDS)
+    for poller in pollers:
+        poller.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--function-name", required=True)
+    parser.add_argument("--code-dir", required=True, type=Path)
+    parser.add_argument("--handler", required=True)
+    args = parser.parse_args()
+    run(args.function_name, args.code_dir, args.handler,
+        int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")))

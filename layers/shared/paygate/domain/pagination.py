@@ -1,0 +1,24 @@
+"""`limit` 1–100 (default 10) and `offset` >= 0 (default 0), else BAD_REQUEST_ERROR."""
+
+from __future__ import annotations
+
+from paygate.errors import BadRequest
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be an integer between {low} and {high}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be an integer between {low} and {high}")
+    return value
+
+
+def parse_page(query: dict | None) -> tuple[int, int]:
+    """(limit, offset) from query-string parameters."""
+    query = query or {}
+    limit = _int_param(query.get("limit"), "limit", 10, 1, 100)
+    offset = _int_param(query.get("offset"), "offset", 0, 0, 10_000)
+    return limit, offset

@@ -1,0 +1,89 @@
+"""Health and job status, each part measured on every call (CONTRACT §4, §9)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from paygate import clock
+from paygate.db.counters import CounterRepository
+from paygate.queues import Queue
+from paygate.settings import Settings
+
+logger = Logger(child=True)
+HEARTBEAT_FRESH_SECONDS = 15
+WORKER_KINDS = ("payment", "refund", "webhook")
+
+
+@lru_cache(maxsize=1)
+def _lambda_client():
+    return boto3.client("lambda")
+
+
+class HealthService:
+    def __init__(self, counters: CounterRepository, queues: list[Queue], settings: Settings) -> None:
+        self.counters = counters
+        self.queues = queues
+        self.settings = settings
+
+    def _database(self) -> bool:
+        try:
+            self.counters.heartbeats(("health-probe",))
+            return True
+        except Exception:
+            logger.exception("database probe failed")
+            return False
+
+    def _queue_depths(self) -> list[tuple[int, int]] | None:
+        try:
+            return [queue.depth() for queue in self.queues]
+        except Exception:
+            logger.exception("queue probe failed")
+            return None
+
+    def worker_running(self) -> bool:
+        """Locally: every worker's pollers sent a heartbeat lately. On AWS: every event source
+        mapping of the workers is enabled."""
+        names = self.settings.worker_functions
+        if not names:
+            return False
+        try:
+            if self.settings.worker_status_source == "heartbeat":
+                beats = self.counters.heartbeats(names)
+                now = clock.unix()
+                return all(now - beats.get(n, 0) <= HEARTBEAT_FRESH_SECONDS for n in names)
+            client = _lambda_client()
+            for name in names:
+                mappings = client.list_event_source_mappings(FunctionName=name)
+                states = [m["State"] for m in mappings["EventSourceMappings"]]
+                if not states or any(state != "Enabled" for state in states):
+                    return False
+            return True
+        except Exception:
+            logger.exception("worker probe failed")
+            return False
+
+    def health(self) -> dict:
+        database = self._database()
+        queue = self._queue_depths() is not None
+        worker = self.worker_running()
+        return {
+            "status": "healthy" if database and queue and worker else "degraded",
+            "database": "connected" if database else "disconnected",
+            "queue": "connected" if queue else "disconnected",
+            "worker": "running" if worker else "stopped",
+            "timestamp": clock.iso(),
+        }
+
+    def jobs_status(self) -> dict:
+        depths = self._queue_depths() or []
+        completed, failed = self.counters.job_totals(WORKER_KINDS)
+        return {
+            "pending": sum(d[0] for d in depths),
+            "processing": sum(d[1] for d in depths),
+            "completed": completed,
+            "failed": failed,
+            "worker_status": "running" if self.worker_running() else "stopped",
+        }

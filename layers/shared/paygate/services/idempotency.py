@@ -1,0 +1,83 @@
+"""Idempotency-Key (CONTRACT §6) on Powertools' DynamoDB idempotency.
+
+The cached value is the serialized response body, not a dict, so a replay is byte-identical
+(Powertools re-orders the keys of a cached dict).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from paygate.errors import BadRequest, IdempotencyKeyInUse, IdempotencyKeyReused
+from paygate.jsonutil import dumps
+
+KEY_TTL_SECONDS = 24 * 3600
+
+
+def check_key(key: str) -> str:
+    """1–255 printable ASCII characters."""
+    if not 1 <= len(key) <= 255 or not all(32 <= ord(c) < 127 for c in key):
+        raise BadRequest("Idempotency-Key must be 1-255 printable characters")
+    return key
+
+
+class IdempotentOperation:
+    """One operation (e.g. `create_payment`) whose results are remembered per merchant and key."""
+
+    def __init__(self, table_name: str, operation: str) -> None:
+        self.operation = operation
+        self._table_name = table_name
+        self._runner: Callable | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self.config = IdempotencyConfig(
+            event_key_jmespath="[merchant_id, operation, key]",
+            payload_validation_jmespath="body",
+            expires_after_seconds=KEY_TTL_SECONDS,
+            raise_on_no_idempotency_key=True,
+        )
+
+    def _build(self) -> Callable:
+        # Powertools makes its boto3 client at construction: build on first use, not at import.
+        persistence = DynamoDBPersistenceLayer(table_name=self._table_name)
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=persistence,
+                             config=self.config)
+        def run(request: dict) -> str:
+            self._local.ran = True
+            return dumps(self._local.action())
+
+        return run
+
+    def run(self, merchant_id: str, key: str, body: object, action: Callable[[], dict],
+            lambda_context=None) -> tuple[str, bool]:
+        """(serialized result, replayed). `action` runs at most once per merchant+key in 24 h;
+        only results are stored, so a request that raised may be sent again with its key."""
+        check_key(key)
+        with self._lock:
+            if self._runner is None:
+                self._runner = self._build()
+        if lambda_context is not None:
+            self.config.register_lambda_context(lambda_context)
+        self._local.ran = False
+        self._local.action = action
+        request = {"merchant_id": merchant_id, "operation": self.operation, "key": key,
+                   "body": body}
+        try:
+            result = self._runner(request=request)
+        except IdempotencyAlreadyInProgressError as exc:
+            raise IdempotencyKeyInUse() from exc
+        except IdempotencyValidationError as exc:
+            raise IdempotencyKeyReused() from exc
+        return result, not self._local.ran

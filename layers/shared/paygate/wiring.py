@@ -1,0 +1,52 @@
+"""Builds the services once per process, lazily (so importing costs nothing at cold start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from paygate.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    merchants: object
+    orders: object
+    payments: object
+    health: object
+    counters: object
+    create_payment_key: object
+    create_order_key: object
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    """The process's services, wired to their repositories and queues."""
+    from paygate.db.counters import CounterRepository
+    from paygate.db.merchants import MerchantRepository
+    from paygate.db.orders import OrderRepository
+    from paygate.db.payments import PaymentRepository
+    from paygate.queues import Queue
+    from paygate.services.health import HealthService
+    from paygate.services.idempotency import IdempotentOperation
+    from paygate.services.merchants import MerchantService
+    from paygate.services.orders import OrderService
+    from paygate.services.payments import PaymentService
+
+    settings = get_settings()
+    merchant_repo = MerchantRepository()
+    counters = CounterRepository()
+    orders = OrderService(OrderRepository(), merchant_repo)
+    work_queues = [Queue(settings.payment_queue_url), Queue(settings.refund_queue_url),
+                   Queue(settings.webhook_queue_url)]
+    return Services(
+        settings=settings,
+        merchants=MerchantService(merchant_repo, settings),
+        orders=orders,
+        payments=PaymentService(PaymentRepository(), orders, counters, work_queues[0], settings),
+        health=HealthService(counters, work_queues, settings),
+        counters=counters,
+        create_payment_key=IdempotentOperation(settings.idempotency_table, "create_payment"),
+        create_order_key=IdempotentOperation(settings.idempotency_table, "create_order"),
+    )
