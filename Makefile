@@ -1,0 +1,54 @@
+# Paygate: `make run` starts everything locally, `make test` runs every test tier.
+# Both set themselves up on a fresh machine (virtualenv, pip, and Debian's Chromium for tests).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+CHROMIUM ?= /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.PHONY: setup browser run test test-fast lint format bench deploy-localstack clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+# Browser tests use Debian's Chromium (no downloaded browsers on these machines).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium (needs root or sudo)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+run: setup
+	$(PY) -m infra.local.runtime
+
+test: setup browser
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest tests/unit tests/integration tests/infra $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) -m bench.payments
+
+# With Docker: LocalStack runs the whole template, functions included.
+deploy-localstack: setup
+	AWS_ENDPOINT_URL=$${AWS_ENDPOINT:-http://localhost:4566} $(PY) -m infra.deploy.localstack
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/artifacts

@@ -1,0 +1,188 @@
+"""Infra contract tests on template.yaml: each fails if someone breaks what AWS relies on."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.deploy import template as tpl
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict:
+    return tpl.load_template()
+
+
+@pytest.fixture(scope="module")
+def cfn(sam) -> dict:
+    packaged = copy.deepcopy(sam)
+    for resource in packaged["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = "s3://bucket/key.zip"
+    return tpl.to_cloudformation(packaged, {"AuthTokenSecret": "x" * 40})
+
+
+def resources_of(template: dict, kind: str) -> dict:
+    return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_cfn_lint_is_clean():
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(REPO / "template.yaml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_transform_succeeds(cfn):
+    kinds = {r["Type"] for r in cfn["Resources"].values()}
+    assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping",
+            "AWS::ApiGateway::RestApi", "AWS::Lambda::LayerVersion"} <= kinds
+
+
+def worker_queues(sam) -> dict[str, str]:
+    """Function name -> queue logical id for every SQS event."""
+    found = {}
+    for name, fn in resources_of(sam, "AWS::Serverless::Function").items():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                found[name] = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+    return found
+
+
+def test_three_workers_each_on_its_queue(sam):
+    assert set(worker_queues(sam)) == {"PaymentWorkerFunction", "RefundWorkerFunction",
+                                       "WebhookWorkerFunction"}
+
+
+def test_every_worker_queue_has_a_dlq_with_redrive(sam):
+    queues = resources_of(sam, "AWS::SQS::Queue")
+    for queue in worker_queues(sam).values():
+        redrive = queues[queue]["Properties"].get("RedrivePolicy")
+        assert redrive, f"{queue} has no RedrivePolicy"
+        assert redrive["maxReceiveCount"] == 5
+        dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert dlq in queues and "RedrivePolicy" not in queues[dlq]["Properties"]
+
+
+def test_every_sqs_event_reports_batch_item_failures(sam):
+    for name, fn in resources_of(sam, "AWS::Serverless::Function").items():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                types = event["Properties"].get("FunctionResponseTypes", [])
+                assert "ReportBatchItemFailures" in types, name
+
+
+def test_visibility_timeout_covers_six_worker_timeouts(sam):
+    default_timeout = sam["Globals"]["Function"]["Timeout"]
+    queues = resources_of(sam, "AWS::SQS::Queue")
+    functions = resources_of(sam, "AWS::Serverless::Function")
+    for fn_name, queue in worker_queues(sam).items():
+        timeout = functions[fn_name]["Properties"].get("Timeout", default_timeout)
+        assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_api_function_is_chalice_with_one_event_per_route(sam):
+    from app import app
+
+    api = sam["Resources"]["ApiFunction"]["Properties"]
+    assert api["Handler"] == "app.app"
+    events = {(e["Properties"]["Path"], e["Properties"]["Method"].upper())
+              for e in api["Events"].values() if e["Type"] == "Api"}
+    assert not any("{proxy+}" in path for path, _ in events)
+    routes = {(path, method) for path, methods in app.routes.items() for method in methods}
+    assert routes == events, {"missing in template": routes - events,
+                              "not in Chalice": events - routes}
+
+
+def test_every_route_maps_errors_to_the_envelope():
+    from app import app
+
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            assert getattr(entry.view_function, "paygate_route", False), (path, method)
+
+
+def test_chalice_is_a_runtime_dependency_of_the_api():
+    assert "chalice==" in (REPO / "functions/api/requirements.txt").read_text()
+    layer = (REPO / "layers/shared/requirements.txt").read_text()
+    assert "pynamodb==" in layer and "aws-lambda-powertools==" in layer
+
+
+def key_schema(keys: list[dict]) -> list[tuple[str, str]]:
+    return sorted((k["AttributeName"], k["KeyType"]) for k in keys)
+
+
+def model_schema(attributes) -> list[tuple[str, str]]:
+    return sorted((a.attr_name, "HASH" if a.is_hash_key else "RANGE")
+                  for a in attributes if a.is_hash_key or a.is_range_key)
+
+
+def test_pynamodb_keys_match_the_tables(sam):
+    from pynamodb.indexes import GlobalSecondaryIndex
+
+    from paygate.db import models
+
+    tables = resources_of(sam, "AWS::DynamoDB::Table")
+    env = sam["Globals"]["Function"]["Environment"]["Variables"]
+    model_by_env = {"MERCHANTS_TABLE": models.MerchantModel, "ORDERS_TABLE": models.OrderModel,
+                    "PAYMENTS_TABLE": models.PaymentModel, "EVENTS_TABLE": models.EventModel,
+                    "COUNTERS_TABLE": models.CounterModel}
+    for env_name, model in model_by_env.items():
+        props = tables[env[env_name]["Ref"]]["Properties"]
+        assert model_schema(model.get_attributes().values()) == key_schema(props["KeySchema"])
+        indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+        model_indexes = [v for v in vars(model).values() if isinstance(v, GlobalSecondaryIndex)]
+        assert {i.Meta.index_name for i in model_indexes} == set(indexes), env_name
+        for index in model_indexes:
+            expected = key_schema(indexes[index.Meta.index_name]["KeySchema"])
+            assert model_schema(index.Meta.attributes.values()) == expected, index.Meta.index_name
+
+
+def test_idempotency_table_matches_powertools_and_expires(sam):
+    props = sam["Resources"]["IdempotencyTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_tables_are_pay_per_request(sam):
+    for name, table in resources_of(sam, "AWS::DynamoDB::Table").items():
+        assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST", name
+
+
+def test_emulator_leaves_out_only_api_gateway_and_cloudfront(cfn):
+    stripped, dropped = tpl.without_unsupported(copy.deepcopy(cfn))
+    kinds = {cfn["Resources"][name]["Type"] for name in dropped}
+    assert kinds <= {"AWS::ApiGateway::RestApi", "AWS::ApiGateway::Deployment",
+                     "AWS::ApiGateway::Stage", "AWS::Lambda::Permission",
+                     "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
+                     "AWS::S3::BucketPolicy"}
+    kept = {r["Type"] for r in stripped["Resources"].values()}
+    assert "AWS::Lambda::EventSourceMapping" in kept and "AWS::SQS::Queue" in kept
+
+
+def test_removing_a_dlq_is_caught(sam):
+    broken = copy.deepcopy(sam)
+    del broken["Resources"]["PaymentQueue"]["Properties"]["RedrivePolicy"]
+    with pytest.raises(AssertionError):
+        test_every_worker_queue_has_a_dlq_with_redrive(broken)
+
+
+def test_dropping_report_batch_item_failures_is_caught(sam):
+    broken = copy.deepcopy(sam)
+    event = broken["Resources"]["RefundWorkerFunction"]["Properties"]["Events"]
+    next(iter(event.values()))["Properties"]["FunctionResponseTypes"] = []
+    with pytest.raises(AssertionError):
+        test_every_sqs_event_reports_batch_item_failures(broken)
+
+
+def test_a_route_without_its_template_event_is_caught(sam):
+    broken = copy.deepcopy(sam)
+    del broken["Resources"]["ApiFunction"]["Properties"]["Events"]["Health"]
+    with pytest.raises(AssertionError):
+        test_api_function_is_chalice_with_one_event_per_route(broken)

@@ -1,0 +1,37 @@
+"""Integration tier: moto in-process (`mock_aws`) holding the stack deployed from template.yaml.
+
+The mock starts and the stack deploys when this conftest is imported, before the test modules
+import `paygate` (PynamoDB binds table names at import). AWS_ENDPOINT_URL stays unset: mock_aws
+intercepts AWS's own hostnames. Run this tier in its own pytest process (the Makefile does).
+"""
+
+from __future__ import annotations
+
+import os
+
+from moto import mock_aws
+
+for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    os.environ.pop(name, None)
+os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "integration"})
+
+_mock = mock_aws()
+_mock.start()
+
+from infra.deploy.stack import deploy  # noqa: E402 - after the mock is up
+
+DEPLOYED = deploy("paygate-it", {"AuthTokenSecret": "x" * 40, "TestMode": "true",
+                                 "TestProcessingDelay": "0", "LocalMode": "true",
+                                 "DemoLogin": "true", "WorkerStatusSource": "heartbeat"})
+_lambda_env = __import__("boto3").client("lambda").get_function_configuration(
+    FunctionName=DEPLOYED["resources"]["ApiFunction"])["Environment"]["Variables"]
+os.environ.update({k: str(v) for k, v in _lambda_env.items()})
+
+from paygate.settings import get_settings  # noqa: E402
+
+get_settings.cache_clear()
+
+
+def pytest_unconfigure(config):
+    _mock.stop()

@@ -1,0 +1,55 @@
+"""Helpers for the integration tier: the wired services, SQS events, the handlers."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+
+from infra.local.lambda_runtime import LambdaContext, load_handler
+from infra.local.poller import sqs_event
+from paygate.wiring import services
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def handler(worker: str):
+    return load_handler(REPO / "functions" / worker, "handler.lambda_handler")
+
+
+def new_merchant():
+    """A fresh merchant through the real signup path."""
+    return services().merchants.signup(
+        {"name": "M", "email": f"{uuid.uuid4().hex}@example.com", "password": "password1"})
+
+
+def test_merchant():
+    svc = services()
+    svc.merchants.seed_test_merchant()
+    return svc.merchants.test_merchant()
+
+
+def receive_all(queue_url: str, wait: int = 0) -> list[dict]:
+    sqs = boto3.client("sqs")
+    return sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+                               AttributeNames=["All"]).get("Messages", [])
+
+
+def event_for(messages: list[dict], queue_url: str) -> dict:
+    arn = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return sqs_event(messages, arn, "us-east-1")
+
+
+def fake_message(body: dict, sent_at: float | None = None) -> dict:
+    return {"MessageId": str(uuid.uuid4()), "ReceiptHandle": str(uuid.uuid4()),
+            "Body": json.dumps(body),
+            "Attributes": {"SentTimestamp": str(int((sent_at or time.time()) * 1000)),
+                           "ApproximateReceiveCount": "1"}}
+
+
+def context(name: str = "worker") -> LambdaContext:
+    return LambdaContext(name)
