@@ -34,7 +34,7 @@ def record_handler(record: SQSRecord) -> str:
 def lambda_handler(event: dict, context) -> dict:
     # A processor per invocation: its state is per batch, and the local runtime runs several
     # batches of one function at once in threads, as Lambda runs them in separate sandboxes.
-    processor = BatchProcessor(event_type=EventType.SQS)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     result = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

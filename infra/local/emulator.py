@@ -1,4 +1,4 @@
-"""The embedded AWS emulator: moto's server, tuned so SQS delays end on time."""
+"""The embedded AWS emulator: moto's server, with the patches of infra.local.moto_patches."""
 
 from __future__ import annotations
 
@@ -8,21 +8,13 @@ import signal
 import threading
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.sqs import models as sqs_models
 
-_original_wait = sqs_models.Queue.wait_for_messages
-
-
-def _prompt_wait(self, timeout):
-    # moto's long poll sleeps up to 1 s on a condition that only a *new* message wakes, so a
-    # delayed message that becomes visible is seen up to a second late. Re-checking every 20 ms
-    # keeps the simulated bank time (SQS DelaySeconds) exact without giving up long polling.
-    return _original_wait(self, min(timeout, 0.02))
+from infra.local import moto_patches
 
 
 def serve(host: str, port: int) -> None:
     """Run moto's server until SIGTERM/SIGINT."""
-    sqs_models.Queue.wait_for_messages = _prompt_wait
+    moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

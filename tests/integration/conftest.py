@@ -11,11 +11,14 @@ import os
 
 from moto import mock_aws
 
+from infra.local import moto_patches
+
 for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(name, None)
 os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "integration"})
 
+moto_patches.apply()
 _mock = mock_aws()
 _mock.start()
 

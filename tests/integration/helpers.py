@@ -26,7 +26,7 @@ def new_merchant():
         {"name": "M", "email": f"{uuid.uuid4().hex}@example.com", "password": "password1"})
 
 
-def test_merchant():
+def seeded_merchant():
     svc = services()
     svc.merchants.seed_test_merchant()
     return svc.merchants.test_merchant()
@@ -53,3 +53,11 @@ def fake_message(body: dict, sent_at: float | None = None) -> dict:
 
 def context(name: str = "worker") -> LambdaContext:
     return LambdaContext(name)
+
+
+def drain(queue_url: str) -> None:
+    """Delete every visible message (PurgeQueue is limited to once a minute)."""
+    sqs = boto3.client("sqs")
+    while messages := receive_all(queue_url):
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
