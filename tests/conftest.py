@@ -13,3 +13,12 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("stack-logs"))
     yield running
     running.runtime.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    tiers = {item.path.relative_to(config.rootpath).parts[1] for item in items
+             if item.path.is_relative_to(config.rootpath / "tests")}
+    if "integration" in tiers and tiers & {"e2e", "browser"}:
+        raise pytest.UsageError(
+            "tests/integration mocks AWS in-process; run it in its own pytest process "
+            "(make test does: unit+infra, integration, then e2e+browser)")

@@ -53,6 +53,10 @@ def run(function_name: str, code_dir: Path, handler_path: str, timeout: int) -> 
         stop.wait(HEARTBEAT_SECONDS)
     for poller in pollers:
         poller.stop()
+    try:
+        counters.beat(function_name, 0)  # stopped on purpose: say so at once
+    except Exception as exc:
+        print(f"worker: could not record the stop: {exc}", flush=True)
 
 
 if __name__ == "__main__":

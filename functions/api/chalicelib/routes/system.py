@@ -12,8 +12,7 @@ bp = Blueprint(__name__)
 
 @route(bp, "/health", ["GET"], preflight=False)
 def health():
-    body = services().health.health()
-    return json_response(body, 200 if body["status"] == "healthy" else 503)
+    return json_response(services().health.health())
 
 
 @route(bp, "/api/v1/test/merchant", ["GET"], preflight=False)
