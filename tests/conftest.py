@@ -16,9 +16,13 @@ def stack(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(config, items):
-    tiers = {item.path.relative_to(config.rootpath).parts[1] for item in items
-             if item.path.is_relative_to(config.rootpath / "tests")}
+    tiers = {
+        item.path.relative_to(config.rootpath).parts[1]
+        for item in items
+        if item.path.is_relative_to(config.rootpath / "tests")
+    }
     if "integration" in tiers and tiers & {"e2e", "browser"}:
         raise pytest.UsageError(
             "tests/integration mocks AWS in-process; run it in its own pytest process "
-            "(make test does: unit+infra, integration, then e2e+browser)")
+            "(make test does: unit+infra, integration, then e2e+browser)"
+        )

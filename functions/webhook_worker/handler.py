@@ -1,1 +1,2 @@
-def lambda_handler(e,c): pass
+def lambda_handler(e, c):
+    pass

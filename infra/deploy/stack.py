@@ -7,6 +7,7 @@ same template taken through the same SAM transform for the local endpoints.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 import subprocess
@@ -38,25 +39,41 @@ def _bundle_dependencies(template: dict) -> dict:
             requirements = source / "requirements.txt"
             if requirements.exists():
                 subprocess.run(
-                    [sys.executable, "-m", "pip", "install", "-q", "-r", str(requirements),
-                     "--target", str(target), "--platform", "manylinux2014_x86_64",
-                     "--python-version", "3.12", "--only-binary=:all:"],
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "install",
+                        "-q",
+                        "-r",
+                        str(requirements),
+                        "--target",
+                        str(target),
+                        "--platform",
+                        "manylinux2014_x86_64",
+                        "--python-version",
+                        "3.12",
+                        "--only-binary=:all:",
+                    ],
                     check=True,
                 )
             props[key] = str(target)
     return template
 
 
-def deploy(stack_name: str, parameters: dict[str, str], full: bool = False,
-           bundle: bool = False, timeout: float = 120.0) -> dict:
+def deploy(
+    stack_name: str,
+    parameters: dict[str, str],
+    full: bool = False,
+    bundle: bool = False,
+    timeout: float = 120.0,
+) -> dict:
     """Create (or replace) the stack and wait for it; returns outputs, resources and what the
     emulator had to leave out. `full` keeps API Gateway and CloudFront (LocalStack)."""
     s3 = boto3.client("s3")
     cfn = boto3.client("cloudformation")
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
     template = tpl.load_template()
     if bundle:
         template = _bundle_dependencies(template)
@@ -65,8 +82,10 @@ def deploy(stack_name: str, parameters: dict[str, str], full: bool = False,
     left_out: list[str] = []
     if not full:
         template, left_out = tpl.without_unsupported(template)
-    existing = [s["StackName"] for s in cfn.list_stacks(StackStatusFilter=["CREATE_COMPLETE"])
-                .get("StackSummaries", [])]
+    existing = [
+        s["StackName"]
+        for s in cfn.list_stacks(StackStatusFilter=["CREATE_COMPLETE"]).get("StackSummaries", [])
+    ]
     if stack_name in existing:
         cfn.delete_stack(StackName=stack_name)
     cfn.create_stack(
@@ -83,7 +102,9 @@ def deploy(stack_name: str, parameters: dict[str, str], full: bool = False,
             break
         if status.endswith("FAILED") or "ROLLBACK" in status or time.monotonic() > deadline:
             events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
-            reasons = [e.get("ResourceStatusReason") for e in events if e.get("ResourceStatusReason")]
+            reasons = [
+                e.get("ResourceStatusReason") for e in events if e.get("ResourceStatusReason")
+            ]
             raise RuntimeError(f"stack {stack_name} {status}: {reasons[:5]}")
         time.sleep(0.2)
     resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]

@@ -71,15 +71,23 @@ def site_files(directory: Path) -> list[Path]:
     files = []
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
-        if not path.is_file() or any(part.startswith(".") or part == "__pycache__"
-                                     for part in relative.parts):
+        if not path.is_file() or any(
+            part.startswith(".") or part == "__pycache__" for part in relative.parts
+        ):
             continue
         files.append(path)
     return files
 
 
-def publish(directory: Path, bucket: str, config: dict, s3_client=None, *,
-            aliases: dict[str, str] | None = None, prune: bool = False) -> list[str]:
+def publish(
+    directory: Path,
+    bucket: str,
+    config: dict,
+    s3_client=None,
+    *,
+    aliases: dict[str, str] | None = None,
+    prune: bool = False,
+) -> list[str]:
     """Upload `directory` to `bucket` with a generated config.js; return the keys written.
 
     `aliases` maps extra keys to files of the site; by default the checkout site (a directory
@@ -111,20 +119,25 @@ def publish(directory: Path, bucket: str, config: dict, s3_client=None, *,
     if prune:
         stale = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            stale += [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] not in uploads]
+            stale += [
+                {"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] not in uploads
+            ]
         for start in range(0, len(stale), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start:start + 1000]})
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
     return sorted(uploads)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("directory", type=Path)
     parser.add_argument("bucket")
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--checkout-url", required=True)
-    parser.add_argument("--prune", action="store_true", help="delete objects the site no longer has")
+    parser.add_argument(
+        "--prune", action="store_true", help="delete objects the site no longer has"
+    )
     args = parser.parse_args()
     config = {"apiBaseUrl": args.api_url, "checkoutUrl": args.checkout_url}
     keys = publish(args.directory, args.bucket, config, prune=args.prune)

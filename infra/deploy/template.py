@@ -71,7 +71,9 @@ def to_cloudformation(template: dict, parameters: dict[str, str]) -> dict:
 def _references(node, names: set[str]) -> bool:
     text = json.dumps(node)
     return any(
-        f'"Ref": "{n}"' in text or f'"Fn::GetAtt": ["{n}"' in text or f"${{{n}" in text
+        f'"Ref": "{n}"' in text
+        or f'"Fn::GetAtt": ["{n}"' in text
+        or f"${{{n}" in text
         or f'"Fn::GetAtt": "{n}.' in text
         for n in names
     )
@@ -82,12 +84,14 @@ def without_unsupported(template: dict) -> tuple[dict, list[str]]:
     returns the template and the logical ids left out."""
     resources = template["Resources"]
     dropped = {
-        name for name, res in resources.items()
+        name
+        for name, res in resources.items()
         if res["Type"].startswith(EMULATOR_UNSUPPORTED_PREFIXES)
     }
     while True:
         more = {
-            name for name, res in resources.items()
+            name
+            for name, res in resources.items()
             if name not in dropped and _references(res, dropped)
         }
         if not more:

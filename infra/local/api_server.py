@@ -19,8 +19,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
-NOT_FOUND = (b'{"error":{"code":"NOT_FOUND_ERROR",'
-             b'"description":"No such endpoint or method"}}')
+NOT_FOUND = b'{"error":{"code":"NOT_FOUND_ERROR","description":"No such endpoint or method"}}'
 
 
 class EnvelopeRequestHandler(ChaliceRequestHandler):
@@ -51,8 +50,9 @@ def serve(host: str, port: int) -> None:
     # What chalice.local.create_local_server does, with our handler and a deeper backlog.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    server = LocalDevServer(app, config, host, port, handler_cls=EnvelopeRequestHandler,
-                            server_cls=BacklogServer)
+    server = LocalDevServer(
+        app, config, host, port, handler_cls=EnvelopeRequestHandler, server_cls=BacklogServer
+    )
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"api: serving on http://{host}:{port}", flush=True)
     server.server.serve_forever()

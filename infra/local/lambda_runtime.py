@@ -18,12 +18,14 @@ def function_env(config: dict, endpoint: str) -> dict[str, str]:
 
     PYTHONPATH holds the layer and the function's code, as /opt/python and /var/task do."""
     env = {k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()}
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_LAMBDA_FUNCTION_NAME": config["FunctionName"],
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.get("Timeout", 3)),
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_LAMBDA_FUNCTION_NAME": config["FunctionName"],
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.get("Timeout", 3)),
+        }
+    )
     return env
 
 

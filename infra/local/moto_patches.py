@@ -1,7 +1,20 @@
-"""Two adjustments that make moto behave like AWS for Paygate's local runtime and tests."""
+"""Adjustments that make moto behave like AWS for Paygate's local runtime and tests.
+
+- SQS queues do not invoke Lambda themselves (the local pollers do, as the Lambda service does).
+- A delayed SQS message is seen by a long poll as soon as it becomes visible.
+- DynamoDB writes are atomic: conditional writes and transactions are serialised, as DynamoDB
+  isolates them, and a transaction rolls back only the items it touched (moto deep-copies every
+  table a transaction names, which makes each transaction as slow as the table is large).
+"""
 
 from __future__ import annotations
 
+import copy
+import threading
+import types
+
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.table import Table
 from moto.sqs import models as sqs_models
 
 _original_init = sqs_models.Queue.__init__
@@ -29,7 +42,63 @@ def _prompt_wait(self, timeout):
     return _original_wait(self, min(timeout, 0.02))
 
 
+_WRITE_LOCK = threading.RLock()
+_Backend = dynamodb_models.DynamoDBBackend
+_original = {
+    name: getattr(_Backend, name)
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items")
+}
+
+
+def _table_passthrough_deepcopy(value, memo=None):
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _item_key(table: Table, op: dict) -> dict:
+    if "Key" in op:
+        return op["Key"]
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _transact_write_items(self, transact_items):
+    with _WRITE_LOCK:
+        backups = []
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            table = self.tables.get(op.get("TableName"))
+            if table is not None:
+                key = _item_key(table, op)
+                current = self.get_item(table.name, key)
+                backups.append((table.name, key, copy.deepcopy(current)))
+        try:
+            return _original["transact_write_items"](self, transact_items)
+        except Exception:
+            for table_name, key, item in reversed(backups):
+                if item is None:
+                    _original["delete_item"](self, table_name, key)
+                else:
+                    _original["put_item"](self, table_name, item.to_json()["Attributes"])
+            raise
+
+
+def _serialised(name):
+    original = _original[name]
+
+    def write(self, *args, **kwargs):
+        with _WRITE_LOCK:
+            return original(self, *args, **kwargs)
+
+    return write
+
+
 def apply() -> None:
-    """Patch moto's SQS models (idempotent)."""
+    """Patch moto's SQS and DynamoDB models (idempotent)."""
     sqs_models.Queue.__init__ = _init
     sqs_models.Queue.wait_for_messages = _prompt_wait
+    dynamodb_models.copy = types.SimpleNamespace(deepcopy=_table_passthrough_deepcopy)
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(_Backend, name, _serialised(name))
+    _Backend.transact_write_items = _transact_write_items

@@ -23,17 +23,22 @@ LONG_POLL_SECONDS = 2
 
 def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
     """A real-shaped SQS event for Lambda."""
-    return {"Records": [{
-        "messageId": m["MessageId"],
-        "receiptHandle": m["ReceiptHandle"],
-        "body": m["Body"],
-        "attributes": m.get("Attributes", {}),
-        "messageAttributes": m.get("MessageAttributes", {}),
-        "md5OfBody": m.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
 
 
 def to_delete(messages: list[dict], response, reports_failures: bool) -> list[dict]:
@@ -48,8 +53,9 @@ def to_delete(messages: list[dict], response, reports_failures: bool) -> list[di
 class Poller:
     """One event source mapping: a receiver thread and a pool of concurrent invocations."""
 
-    def __init__(self, sqs, mapping: dict, queue_url: str, handler, function_name: str,
-                 timeout_seconds: int) -> None:
+    def __init__(
+        self, sqs, mapping: dict, queue_url: str, handler, function_name: str, timeout_seconds: int
+    ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
@@ -57,9 +63,12 @@ class Poller:
         self.timeout_seconds = timeout_seconds
         self.batch_size = int(mapping.get("BatchSize", 10))
         self.queue_arn = mapping["EventSourceArn"]
-        self.reports_failures = "ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", [])
-        self.concurrency = int(mapping.get("ScalingConfig", {}).get("MaximumConcurrency")
-                               or DEFAULT_CONCURRENCY)
+        self.reports_failures = "ReportBatchItemFailures" in mapping.get(
+            "FunctionResponseTypes", []
+        )
+        self.concurrency = int(
+            mapping.get("ScalingConfig", {}).get("MaximumConcurrency") or DEFAULT_CONCURRENCY
+        )
         self.slots = threading.Semaphore(self.concurrency)
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=function_name)
         self.stopping = threading.Event()
@@ -81,8 +90,10 @@ class Poller:
             self.slots.acquire()
             try:
                 messages = self.sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
-                    WaitTimeSeconds=LONG_POLL_SECONDS, AttributeNames=["All"],
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=self.batch_size,
+                    WaitTimeSeconds=LONG_POLL_SECONDS,
+                    AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
             except Exception:
@@ -108,8 +119,12 @@ class Poller:
                 return
             done = to_delete(messages, response, self.reports_failures)
             if done:
-                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
-                ])
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done)
+                    ],
+                )
         finally:
             self.slots.release()

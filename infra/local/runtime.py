@@ -27,8 +27,12 @@ from infra.deploy import template as tpl
 from infra.deploy.stack import deploy
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
 
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                     "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
 # Contract §12 variables, passed to the template as the parameters that set them.
 PARAMETER_OF = {
     "TEST_MODE": "TestMode",
@@ -96,8 +100,9 @@ class Child:
 
     def start(self) -> None:
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115 - owned by the child
-        self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, stdout=out,
-                                        stderr=subprocess.STDOUT if out else None)
+        self.process = subprocess.Popen(
+            self.args, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT if out else None
+        )
         self.wanted = True
 
     def running(self) -> bool:
@@ -122,8 +127,9 @@ class Runtime:
         self.children: dict[str, Child] = {}
         self.deployment: dict = {}
         self.left_out: list[str] = []
-        self.base_env = {k: v for k, v in os.environ.items()
-                         if not k.startswith("AWS_") and k != "PYTHONPATH"}
+        self.base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"
+        }
         self.base_env.update(LOCAL_CREDENTIALS)
 
     # ------------------------------------------------------------------ helpers
@@ -141,8 +147,11 @@ class Runtime:
 
     def _parameters(self) -> dict[str, str]:
         c = self.config
-        origins = [f"http://{h}:{p}" for p in (c.dashboard_port, c.checkout_port)
-                   for h in ("localhost", "127.0.0.1")]
+        origins = [
+            f"http://{h}:{p}"
+            for p in (c.dashboard_port, c.checkout_port)
+            for h in ("localhost", "127.0.0.1")
+        ]
         params = {
             "LocalMode": "true",
             "DemoLogin": "true",
@@ -162,8 +171,11 @@ class Runtime:
         c = self.config
         if c.external_endpoint:
             return
-        self._spawn("emulator", ["-m", "infra.local.emulator", "--host", c.host,
-                                 "--port", str(c.emulator_port)], {})
+        self._spawn(
+            "emulator",
+            ["-m", "infra.local.emulator", "--host", c.host, "--port", str(c.emulator_port)],
+            {},
+        )
         wait_for_port(c.host, c.emulator_port, 15)
 
     def deploy_stack(self) -> None:
@@ -181,15 +193,28 @@ class Runtime:
         config = self._function_config("ApiFunction")
         env = function_env(config, self.config.endpoint)
         env["PYTHONPATH"] = f"{LAYER_DIR}:{REPO / 'functions' / 'api'}:{REPO}"
-        self._spawn("api", ["-m", "infra.local.api_server", "--host", self.config.host,
-                            "--port", str(self.config.api_port)], env)
+        self._spawn(
+            "api",
+            [
+                "-m",
+                "infra.local.api_server",
+                "--host",
+                self.config.host,
+                "--port",
+                str(self.config.api_port),
+            ],
+            env,
+        )
 
     def worker_functions(self) -> dict[str, dict]:
         """Logical id → template resource of every function fed by an SQS event."""
         resources = tpl.load_template()["Resources"]
-        return {name: res for name, res in resources.items()
-                if res["Type"] == "AWS::Serverless::Function"
-                and any(e["Type"] == "SQS" for e in res["Properties"].get("Events", {}).values())}
+        return {
+            name: res
+            for name, res in resources.items()
+            if res["Type"] == "AWS::Serverless::Function"
+            and any(e["Type"] == "SQS" for e in res["Properties"].get("Events", {}).values())
+        }
 
     def start_workers(self) -> None:
         for logical_id, resource in self.worker_functions().items():
@@ -197,9 +222,20 @@ class Runtime:
             code_dir = REPO / resource["Properties"]["CodeUri"]
             env = function_env(config, self.config.endpoint)
             env["PYTHONPATH"] = f"{LAYER_DIR}:{code_dir}:{REPO}"
-            self._spawn(f"worker-{logical_id}", [
-                "-m", "infra.local.worker", "--function-name", config["FunctionName"],
-                "--code-dir", str(code_dir), "--handler", config["Handler"]], env)
+            self._spawn(
+                f"worker-{logical_id}",
+                [
+                    "-m",
+                    "infra.local.worker",
+                    "--function-name",
+                    config["FunctionName"],
+                    "--code-dir",
+                    str(code_dir),
+                    "--handler",
+                    config["Handler"],
+                ],
+                env,
+            )
 
     def stop_workers(self, sig=signal.SIGTERM) -> None:
         for name, child in self.children.items():
@@ -209,9 +245,23 @@ class Runtime:
     def start_static(self) -> None:
         c = self.config
         for site, port in (("checkout", c.checkout_port), ("dashboard", c.dashboard_port)):
-            self._spawn(site, ["-m", "infra.local.static_server", site, "--host", c.host,
-                               "--port", str(port), "--api-url", c.url(c.api_port),
-                               "--checkout-url", c.url(c.checkout_port)], {"PYTHONPATH": str(REPO)})
+            self._spawn(
+                site,
+                [
+                    "-m",
+                    "infra.local.static_server",
+                    site,
+                    "--host",
+                    c.host,
+                    "--port",
+                    str(port),
+                    "--api-url",
+                    c.url(c.api_port),
+                    "--checkout-url",
+                    c.url(c.checkout_port),
+                ],
+                {"PYTHONPATH": str(REPO)},
+            )
 
     def wait_ready(self, timeout: float = 30) -> dict:
         """Wait until /health says healthy (every part measured); returns its body."""
@@ -219,8 +269,9 @@ class Runtime:
         body: dict = {}
         while time.monotonic() < deadline:
             try:
-                body = requests.get(f"{self.config.url(self.config.api_port)}/health",
-                                    timeout=2).json()
+                body = requests.get(
+                    f"{self.config.url(self.config.api_port)}/health", timeout=2
+                ).json()
                 if body.get("status") == "healthy":
                     return body
             except requests.RequestException:
@@ -240,8 +291,10 @@ class Runtime:
         """Restart any child that died while it was wanted."""
         for child in self.children.values():
             if child.wanted and not child.running():
-                print(f"runtime: {child.name} exited ({child.process.returncode}); restarting",
-                      flush=True)
+                print(
+                    f"runtime: {child.name} exited ({child.process.returncode}); restarting",
+                    flush=True,
+                )
                 child.start()
 
     def stop(self) -> None:
@@ -267,14 +320,17 @@ def main() -> None:
         runtime.start()
         ready = time.monotonic() - started
         c = config
-        print("\nPaygate is up (ready in %.1f s)" % ready)
+        print(f"\nPaygate is up (ready in {ready:.1f} s)")
         print(f"  API            {c.url(c.api_port)}   (try: curl {c.url(c.api_port)}/health)")
-        print(f"  Checkout + SDK {c.url(c.checkout_port)}/checkout.js  demo: {c.url(c.checkout_port)}/demo")
+        checkout = c.url(c.checkout_port)
+        print(f"  Checkout + SDK {checkout}/checkout.js  demo: {checkout}/demo")
         print(f"  Dashboard      {c.url(c.dashboard_port)}/login")
         print(f"  AWS endpoint   {c.endpoint}  (stack '{c.stack_name}')")
         if runtime.left_out:
-            print("  Not deployed locally (the emulator cannot create them; Chalice's server and "
-                  "the static server stand in): " + ", ".join(runtime.left_out))
+            print(
+                "  Not deployed locally (the emulator cannot create them; Chalice's server and "
+                "the static server stand in): " + ", ".join(runtime.left_out)
+            )
         print("  Test merchant  X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789")
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:

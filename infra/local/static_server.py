@@ -57,7 +57,7 @@ def make_handler(root: Path, aliases: dict[str, str], config: bytes, cache_secon
             cache = "no-cache" if file.suffix == ".html" else f"public, max-age={cache_seconds}"
             self._send(200, file.read_bytes(), kind, cache)
 
-        do_HEAD = do_GET
+        do_HEAD = do_GET  # noqa: N815 - stdlib naming
 
         def _send(self, status: int, body: bytes, kind: str, cache: str) -> None:
             self.send_response(status)
@@ -76,8 +76,10 @@ def make_handler(root: Path, aliases: dict[str, str], config: bytes, cache_secon
 
 
 SITES = {
-    "checkout": (REPO / "sdk", {"/": "/demo.html", "/checkout": "/checkout.html",
-                                "/demo": "/demo.html"}),
+    "checkout": (
+        REPO / "sdk",
+        {"/": "/demo.html", "/checkout": "/checkout.html", "/demo": "/demo.html"},
+    ),
     "dashboard": (REPO / "dashboard_static", {"/": "/index.html"}),
 }
 

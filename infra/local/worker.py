@@ -33,7 +33,8 @@ def run(function_name: str, code_dir: Path, handler_path: str, timeout: int) -> 
     handler = load_handler(code_dir, handler_path)
     pollers = [
         Poller(sqs, m, _queue_url(sqs, m["EventSourceArn"]), handler, function_name, timeout)
-        for m in mappings["EventSourceMappings"] if m.get("State", "Enabled") == "Enabled"
+        for m in mappings["EventSourceMappings"]
+        if m.get("State", "Enabled") == "Enabled"
     ]
     for poller in pollers:
         poller.start()
@@ -65,5 +66,9 @@ if __name__ == "__main__":
     parser.add_argument("--code-dir", required=True, type=Path)
     parser.add_argument("--handler", required=True)
     args = parser.parse_args()
-    run(args.function_name, args.code_dir, args.handler,
-        int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")))
+    run(
+        args.function_name,
+        args.code_dir,
+        args.handler,
+        int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")),
+    )

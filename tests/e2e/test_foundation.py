@@ -12,9 +12,15 @@ from tests.support.stack import TEST_HEADERS
 
 
 def signup(stack) -> dict:
-    response = requests.post(stack.api + "/api/v1/auth/signup", json={
-        "name": "Other Shop", "email": f"{uuid.uuid4().hex}@example.com", "password": "hunter22"},
-        timeout=10)
+    response = requests.post(
+        stack.api + "/api/v1/auth/signup",
+        json={
+            "name": "Other Shop",
+            "email": f"{uuid.uuid4().hex}@example.com",
+            "password": "hunter22",
+        },
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -26,15 +32,22 @@ def headers_of(account: dict) -> dict:
 def test_health_is_measured_and_healthy(stack):
     body = requests.get(stack.api + "/health", timeout=5).json()
     assert body["status"] == "healthy"
-    assert (body["database"], body["queue"], body["worker"]) == ("connected", "connected",
-                                                                 "running")
+    assert (body["database"], body["queue"], body["worker"]) == (
+        "connected",
+        "connected",
+        "running",
+    )
     assert body["timestamp"].endswith("Z")
 
 
 def test_seeded_test_merchant(stack):
     body = requests.get(stack.api + "/api/v1/test/merchant", timeout=5).json()
-    assert body == {"id": "550e8400-e29b-41d4-a716-446655440000", "email": "test@example.com",
-                    "api_key": "key_test_abc123", "seeded": True}
+    assert body == {
+        "id": "550e8400-e29b-41d4-a716-446655440000",
+        "email": "test@example.com",
+        "api_key": "key_test_abc123",
+        "seeded": True,
+    }
 
 
 def test_order_round_trip_and_isolation(stack):
@@ -44,8 +57,13 @@ def test_order_round_trip_and_isolation(stack):
     fetched = stack.call("GET", f"/api/v1/orders/{order['id']}")
     assert fetched.status_code == 200 and fetched.json() == order
     public = requests.get(f"{stack.api}/api/v1/orders/{order['id']}/public", timeout=5).json()
-    assert public == {"id": order["id"], "amount": 50000, "currency": "INR",
-                      "status": "created", "merchant_name": "Test Merchant"}
+    assert public == {
+        "id": order["id"],
+        "amount": 50000,
+        "currency": "INR",
+        "status": "created",
+        "merchant_name": "Test Merchant",
+    }
     other = headers_of(signup(stack))
     foreign = requests.get(f"{stack.api}/api/v1/orders/{order['id']}", headers=other, timeout=5)
     unknown = stack.call("GET", "/api/v1/orders/order_0000000000000000")
@@ -53,24 +71,35 @@ def test_order_round_trip_and_isolation(stack):
     assert foreign.json()["error"]["code"] == unknown.json()["error"]["code"] == "NOT_FOUND_ERROR"
 
 
-@pytest.mark.parametrize("headers,body,status,code", [
-    ({}, {"amount": 100}, 401, "AUTHENTICATION_ERROR"),
-    ({"X-Api-Key": "key_test_abc123"}, {"amount": 100}, 401, "AUTHENTICATION_ERROR"),
-    ({**TEST_HEADERS, "X-Api-Secret": "wrong"}, {"amount": 100}, 401, "AUTHENTICATION_ERROR"),
-    ({"X-Api-Key": "nope", "X-Api-Secret": "secret_test_xyz789"}, {"amount": 100}, 401,
-     "AUTHENTICATION_ERROR"),
-    (TEST_HEADERS, {"amount": 99}, 400, "BAD_REQUEST_ERROR"),
-    (TEST_HEADERS, {"amount": "100"}, 400, "BAD_REQUEST_ERROR"),
-    (TEST_HEADERS, {"amount": 100, "notes": ["x"]}, 400, "BAD_REQUEST_ERROR"),
-    (TEST_HEADERS, {"amount": 100, "currency": "rupees"}, 400, "BAD_REQUEST_ERROR"),
-    (TEST_HEADERS, "{not json", 400, "BAD_REQUEST_ERROR"),
-    (TEST_HEADERS, "", 400, "BAD_REQUEST_ERROR"),
-    (TEST_HEADERS, "[1,2]", 400, "BAD_REQUEST_ERROR"),
-])
+@pytest.mark.parametrize(
+    "headers,body,status,code",
+    [
+        ({}, {"amount": 100}, 401, "AUTHENTICATION_ERROR"),
+        ({"X-Api-Key": "key_test_abc123"}, {"amount": 100}, 401, "AUTHENTICATION_ERROR"),
+        ({**TEST_HEADERS, "X-Api-Secret": "wrong"}, {"amount": 100}, 401, "AUTHENTICATION_ERROR"),
+        (
+            {"X-Api-Key": "nope", "X-Api-Secret": "secret_test_xyz789"},
+            {"amount": 100},
+            401,
+            "AUTHENTICATION_ERROR",
+        ),
+        (TEST_HEADERS, {"amount": 99}, 400, "BAD_REQUEST_ERROR"),
+        (TEST_HEADERS, {"amount": "100"}, 400, "BAD_REQUEST_ERROR"),
+        (TEST_HEADERS, {"amount": 100, "notes": ["x"]}, 400, "BAD_REQUEST_ERROR"),
+        (TEST_HEADERS, {"amount": 100, "currency": "rupees"}, 400, "BAD_REQUEST_ERROR"),
+        (TEST_HEADERS, "{not json", 400, "BAD_REQUEST_ERROR"),
+        (TEST_HEADERS, "", 400, "BAD_REQUEST_ERROR"),
+        (TEST_HEADERS, "[1,2]", 400, "BAD_REQUEST_ERROR"),
+    ],
+)
 def test_bad_order_requests(stack, headers, body, status, code):
     data = body if isinstance(body, str) else json.dumps(body)
-    response = requests.post(stack.api + "/api/v1/orders", data=data, timeout=5,
-                             headers={"Content-Type": "application/json", **headers})
+    response = requests.post(
+        stack.api + "/api/v1/orders",
+        data=data,
+        timeout=5,
+        headers={"Content-Type": "application/json", **headers},
+    )
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["code"] == code and error["description"]
@@ -86,9 +115,11 @@ def test_unknown_order_id(stack):
 
 def test_bad_requests_change_nothing(stack):
     before = stack.call("GET", "/api/v1/stats").json()
-    for body in ({"order_id": "order_0000000000000000", "method": "upi", "vpa": "a@b"},
-                 {"method": "upi"}, {"order_id": stack.create_order()["id"], "method": "upi",
-                                     "vpa": "bad vpa"}):
+    for body in (
+        {"order_id": "order_0000000000000000", "method": "upi", "vpa": "a@b"},
+        {"method": "upi"},
+        {"order_id": stack.create_order()["id"], "method": "upi", "vpa": "bad vpa"},
+    ):
         assert stack.call("POST", "/api/v1/payments", json=body).status_code in (400, 404)
     assert stack.call("GET", "/api/v1/stats").json() == before
 
@@ -102,8 +133,9 @@ def test_unknown_route_and_wrong_method_use_the_envelope(stack):
 
 
 def test_oversized_and_deeply_nested_bodies_are_refused(stack):
-    big = stack.call("POST", "/api/v1/orders",
-                     data=json.dumps({"amount": 100, "notes": {"x": "a" * 70000}}))
+    big = stack.call(
+        "POST", "/api/v1/orders", data=json.dumps({"amount": 100, "notes": {"x": "a" * 70000}})
+    )
     assert big.status_code == 400 and "too large" in big.json()["error"]["description"]
     deep = stack.call("POST", "/api/v1/orders", data="[" * 5000 + "]" * 5000)
     assert deep.status_code == 400 and deep.json()["error"]["code"] == "BAD_REQUEST_ERROR"
@@ -111,49 +143,76 @@ def test_oversized_and_deeply_nested_bodies_are_refused(stack):
 
 def test_signup_login_and_bearer_token(stack):
     email = f"{uuid.uuid4().hex}@example.com"
-    created = requests.post(stack.api + "/api/v1/auth/signup", timeout=10,
-                            json={"name": "Shop", "email": email, "password": "longenough"})
+    created = requests.post(
+        stack.api + "/api/v1/auth/signup",
+        timeout=10,
+        json={"name": "Shop", "email": email, "password": "longenough"},
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["webhook_secret"].startswith("whsec_") and body["api_secret"]
-    taken = requests.post(stack.api + "/api/v1/auth/signup", timeout=10,
-                          json={"name": "Shop", "email": email, "password": "longenough"})
+    taken = requests.post(
+        stack.api + "/api/v1/auth/signup",
+        timeout=10,
+        json={"name": "Shop", "email": email, "password": "longenough"},
+    )
     assert taken.status_code == 400
-    short = requests.post(stack.api + "/api/v1/auth/signup", timeout=10,
-                          json={"name": "Shop", "email": "x" + email, "password": "short"})
+    short = requests.post(
+        stack.api + "/api/v1/auth/signup",
+        timeout=10,
+        json={"name": "Shop", "email": "x" + email, "password": "short"},
+    )
     assert short.status_code == 400
-    wrong = requests.post(stack.api + "/api/v1/auth/login", timeout=10,
-                          json={"email": email, "password": "not-it"})
+    wrong = requests.post(
+        stack.api + "/api/v1/auth/login", timeout=10, json={"email": email, "password": "not-it"}
+    )
     assert wrong.status_code == 401
-    login = requests.post(stack.api + "/api/v1/auth/login", timeout=10,
-                          json={"email": email, "password": "longenough"})
+    login = requests.post(
+        stack.api + "/api/v1/auth/login",
+        timeout=10,
+        json={"email": email, "password": "longenough"},
+    )
     assert login.status_code == 200
     token = login.json()["token"]
-    me = requests.get(stack.api + "/api/v1/merchant", timeout=5,
-                      headers={"Authorization": f"Bearer {token}"})
+    me = requests.get(
+        stack.api + "/api/v1/merchant", timeout=5, headers={"Authorization": f"Bearer {token}"}
+    )
     assert me.status_code == 200 and me.json()["email"] == email
     assert me.json()["api_secret"] == body["api_secret"]
-    forged = requests.get(stack.api + "/api/v1/merchant", timeout=5,
-                          headers={"Authorization": f"Bearer {token[:-3]}abc"})
+    forged = requests.get(
+        stack.api + "/api/v1/merchant",
+        timeout=5,
+        headers={"Authorization": f"Bearer {token[:-3]}abc"},
+    )
     assert forged.status_code == 401
 
 
 def test_demo_login_admits_the_seeded_merchant(stack):
-    login = requests.post(stack.api + "/api/v1/auth/login", timeout=10,
-                          json={"email": "test@example.com", "password": "anything"})
+    login = requests.post(
+        stack.api + "/api/v1/auth/login",
+        timeout=10,
+        json={"email": "test@example.com", "password": "anything"},
+    )
     assert login.status_code == 200 and login.json()["merchant"]["api_key"] == "key_test_abc123"
 
 
 def test_cors_allows_only_configured_origins(stack):
     allowed = stack.dashboard
-    ok = requests.options(stack.api + "/api/v1/orders", timeout=5, headers={
-        "Origin": allowed, "Access-Control-Request-Method": "POST"})
+    ok = requests.options(
+        stack.api + "/api/v1/orders",
+        timeout=5,
+        headers={"Origin": allowed, "Access-Control-Request-Method": "POST"},
+    )
     assert ok.status_code in (200, 204)
     assert ok.headers["Access-Control-Allow-Origin"] == allowed
     assert "X-Api-Key" in ok.headers["Access-Control-Allow-Headers"]
-    evil = requests.options(stack.api + "/api/v1/orders", timeout=5, headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    evil = requests.options(
+        stack.api + "/api/v1/orders",
+        timeout=5,
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "Access-Control-Allow-Origin" not in evil.headers
-    get = requests.get(stack.api + "/api/v1/test/merchant", headers={"Origin": stack.checkout},
-                       timeout=5)
+    get = requests.get(
+        stack.api + "/api/v1/test/merchant", headers={"Origin": stack.checkout}, timeout=5
+    )
     assert get.headers["Access-Control-Allow-Origin"] == stack.checkout

@@ -34,15 +34,22 @@ def resources_of(template: dict, kind: str) -> dict:
 
 
 def test_cfn_lint_is_clean():
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(REPO / "template.yaml")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(REPO / "template.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_sam_transform_succeeds(cfn):
     kinds = {r["Type"] for r in cfn["Resources"].values()}
-    assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping",
-            "AWS::ApiGateway::RestApi", "AWS::Lambda::LayerVersion"} <= kinds
+    assert {
+        "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::ApiGateway::RestApi",
+        "AWS::Lambda::LayerVersion",
+    } <= kinds
 
 
 def worker_queues(sam) -> dict[str, str]:
@@ -56,8 +63,11 @@ def worker_queues(sam) -> dict[str, str]:
 
 
 def test_three_workers_each_on_its_queue(sam):
-    assert set(worker_queues(sam)) == {"PaymentWorkerFunction", "RefundWorkerFunction",
-                                       "WebhookWorkerFunction"}
+    assert set(worker_queues(sam)) == {
+        "PaymentWorkerFunction",
+        "RefundWorkerFunction",
+        "WebhookWorkerFunction",
+    }
 
 
 def test_every_worker_queue_has_a_dlq_with_redrive(sam):
@@ -92,12 +102,17 @@ def test_api_function_is_chalice_with_one_event_per_route(sam):
 
     api = sam["Resources"]["ApiFunction"]["Properties"]
     assert api["Handler"] == "app.app"
-    events = {(e["Properties"]["Path"], e["Properties"]["Method"].upper())
-              for e in api["Events"].values() if e["Type"] == "Api"}
+    events = {
+        (e["Properties"]["Path"], e["Properties"]["Method"].upper())
+        for e in api["Events"].values()
+        if e["Type"] == "Api"
+    }
     assert not any("{proxy+}" in path for path, _ in events)
     routes = {(path, method) for path, methods in app.routes.items() for method in methods}
-    assert routes == events, {"missing in template": routes - events,
-                              "not in Chalice": events - routes}
+    assert routes == events, {
+        "missing in template": routes - events,
+        "not in Chalice": events - routes,
+    }
 
 
 def test_every_route_maps_errors_to_the_envelope():
@@ -119,8 +134,11 @@ def key_schema(keys: list[dict]) -> list[tuple[str, str]]:
 
 
 def model_schema(attributes) -> list[tuple[str, str]]:
-    return sorted((a.attr_name, "HASH" if a.is_hash_key else "RANGE")
-                  for a in attributes if a.is_hash_key or a.is_range_key)
+    return sorted(
+        (a.attr_name, "HASH" if a.is_hash_key else "RANGE")
+        for a in attributes
+        if a.is_hash_key or a.is_range_key
+    )
 
 
 def test_pynamodb_keys_match_the_tables(sam):
@@ -130,9 +148,13 @@ def test_pynamodb_keys_match_the_tables(sam):
 
     tables = resources_of(sam, "AWS::DynamoDB::Table")
     env = sam["Globals"]["Function"]["Environment"]["Variables"]
-    model_by_env = {"MERCHANTS_TABLE": models.MerchantModel, "ORDERS_TABLE": models.OrderModel,
-                    "PAYMENTS_TABLE": models.PaymentModel, "EVENTS_TABLE": models.EventModel,
-                    "COUNTERS_TABLE": models.CounterModel}
+    model_by_env = {
+        "MERCHANTS_TABLE": models.MerchantModel,
+        "ORDERS_TABLE": models.OrderModel,
+        "PAYMENTS_TABLE": models.PaymentModel,
+        "EVENTS_TABLE": models.EventModel,
+        "COUNTERS_TABLE": models.CounterModel,
+    }
     for env_name, model in model_by_env.items():
         props = tables[env[env_name]["Ref"]]["Properties"]
         assert model_schema(model.get_attributes().values()) == key_schema(props["KeySchema"])
@@ -158,10 +180,15 @@ def test_tables_are_pay_per_request(sam):
 def test_emulator_leaves_out_only_api_gateway_and_cloudfront(cfn):
     stripped, dropped = tpl.without_unsupported(copy.deepcopy(cfn))
     kinds = {cfn["Resources"][name]["Type"] for name in dropped}
-    assert kinds <= {"AWS::ApiGateway::RestApi", "AWS::ApiGateway::Deployment",
-                     "AWS::ApiGateway::Stage", "AWS::Lambda::Permission",
-                     "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
-                     "AWS::S3::BucketPolicy"}
+    assert kinds <= {
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::Lambda::Permission",
+        "AWS::CloudFront::Distribution",
+        "AWS::CloudFront::OriginAccessControl",
+        "AWS::S3::BucketPolicy",
+    }
     kept = {r["Type"] for r in stripped["Resources"].values()}
     assert "AWS::Lambda::EventSourceMapping" in kept and "AWS::SQS::Queue" in kept
 

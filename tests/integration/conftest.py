@@ -15,8 +15,14 @@ from infra.local import moto_patches
 
 for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(name, None)
-os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "integration"})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "integration",
+    }
+)
 
 moto_patches.apply()
 _mock = mock_aws()
@@ -24,11 +30,24 @@ _mock.start()
 
 from infra.deploy.stack import deploy  # noqa: E402 - after the mock is up
 
-DEPLOYED = deploy("paygate-it", {"AuthTokenSecret": "x" * 40, "TestMode": "true",
-                                 "TestProcessingDelay": "0", "LocalMode": "true",
-                                 "DemoLogin": "true", "WorkerStatusSource": "heartbeat"})
-_lambda_env = __import__("boto3").client("lambda").get_function_configuration(
-    FunctionName=DEPLOYED["resources"]["ApiFunction"])["Environment"]["Variables"]
+DEPLOYED = deploy(
+    "paygate-it",
+    {
+        "AuthTokenSecret": "x" * 40,
+        "TestMode": "true",
+        "TestProcessingDelay": "0",
+        "LocalMode": "true",
+        "DemoLogin": "true",
+        "WorkerStatusSource": "heartbeat",
+    },
+)
+_lambda_env = (
+    __import__("boto3")
+    .client("lambda")
+    .get_function_configuration(FunctionName=DEPLOYED["resources"]["ApiFunction"])["Environment"][
+        "Variables"
+    ]
+)
 os.environ.update({k: str(v) for k, v in _lambda_env.items()})
 
 from paygate.settings import get_settings  # noqa: E402

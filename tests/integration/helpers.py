@@ -23,7 +23,8 @@ def handler(worker: str):
 def new_merchant():
     """A fresh merchant through the real signup path."""
     return services().merchants.signup(
-        {"name": "M", "email": f"{uuid.uuid4().hex}@example.com", "password": "password1"})
+        {"name": "M", "email": f"{uuid.uuid4().hex}@example.com", "password": "password1"}
+    )
 
 
 def seeded_merchant():
@@ -34,21 +35,28 @@ def seeded_merchant():
 
 def receive_all(queue_url: str, wait: int = 0) -> list[dict]:
     sqs = boto3.client("sqs")
-    return sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
-                               AttributeNames=["All"]).get("Messages", [])
+    return sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, AttributeNames=["All"]
+    ).get("Messages", [])
 
 
 def event_for(messages: list[dict], queue_url: str) -> dict:
-    arn = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     return sqs_event(messages, arn, "us-east-1")
 
 
 def fake_message(body: dict, sent_at: float | None = None) -> dict:
-    return {"MessageId": str(uuid.uuid4()), "ReceiptHandle": str(uuid.uuid4()),
-            "Body": json.dumps(body),
-            "Attributes": {"SentTimestamp": str(int((sent_at or time.time()) * 1000)),
-                           "ApproximateReceiveCount": "1"}}
+    return {
+        "MessageId": str(uuid.uuid4()),
+        "ReceiptHandle": str(uuid.uuid4()),
+        "Body": json.dumps(body),
+        "Attributes": {
+            "SentTimestamp": str(int((sent_at or time.time()) * 1000)),
+            "ApproximateReceiveCount": "1",
+        },
+    }
 
 
 def context(name: str = "worker") -> LambdaContext:
@@ -59,5 +67,9 @@ def drain(queue_url: str) -> None:
     """Delete every visible message (PurgeQueue is limited to once a minute)."""
     sqs = boto3.client("sqs")
     while messages := receive_all(queue_url):
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ],
+        )

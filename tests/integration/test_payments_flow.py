@@ -22,8 +22,13 @@ from tests.integration.helpers import (
     seeded_merchant,
 )
 
-CARD = {"number": "4111 1111 1111 1111", "expiry_month": 12, "expiry_year": 2030, "cvv": "987",
-        "holder_name": "Asha Rao"}
+CARD = {
+    "number": "4111 1111 1111 1111",
+    "expiry_month": 12,
+    "expiry_year": 2030,
+    "cvv": "987",
+    "holder_name": "Asha Rao",
+}
 
 
 @pytest.fixture
@@ -42,13 +47,17 @@ def empty_payment_queue():
 
 
 def events_of(payment_id: str) -> list[str]:
-    return sorted(json.loads(e.body)["event"] for e in EventModel.scan()
-                  if json.loads(e.body)["data"].get("payment", {}).get("id") == payment_id)
+    return sorted(
+        json.loads(e.body)["event"]
+        for e in EventModel.scan()
+        if json.loads(e.body)["data"].get("payment", {}).get("id") == payment_id
+    )
 
 
 def create_card_payment(merchant, order, number=CARD["number"]):
-    return services().payments.create(merchant, {"order_id": order["id"], "method": "card",
-                                                 "card": {**CARD, "number": number}})
+    return services().payments.create(
+        merchant, {"order_id": order["id"], "method": "card", "card": {**CARD, "number": number}}
+    )
 
 
 def test_card_number_and_cvv_are_never_stored_nor_queued(merchant, order):
@@ -89,14 +98,19 @@ def test_failing_instrument_records_the_error(merchant, order):
     assert services().payments.settle(payment["id"], sent_at=0) == "failed"
     stored = services().payments.get(merchant, payment["id"])
     assert (stored["status"], stored["error_code"], stored["error_description"]) == (
-        "failed", "PAYMENT_FAILED", "Payment processing failed")
+        "failed",
+        "PAYMENT_FAILED",
+        "Payment processing failed",
+    )
     assert events_of(payment["id"]) == ["payment.created", "payment.failed", "payment.pending"]
 
 
 def test_worker_raising_mid_batch_fails_only_that_record(merchant, monkeypatch):
     svc = services()
-    payments = [create_card_payment(merchant, svc.orders.create(merchant, {"amount": 100}))
-                for _ in range(3)]
+    payments = [
+        create_card_payment(merchant, svc.orders.create(merchant, {"amount": 100}))
+        for _ in range(3)
+    ]
     bad = payments[1]["id"]
     real_settle = svc.payments.settle
 
@@ -107,8 +121,9 @@ def test_worker_raising_mid_batch_fails_only_that_record(merchant, monkeypatch):
 
     monkeypatch.setattr(svc.payments, "settle", flaky)
     messages = [fake_message({"payment_id": p["id"]}) for p in payments]
-    result = handler("payment_worker")(event_for(messages, svc.settings.payment_queue_url),
-                                       context())
+    result = handler("payment_worker")(
+        event_for(messages, svc.settings.payment_queue_url), context()
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": messages[1]["MessageId"]}]}
     statuses = [PaymentModel.get(p["id"]).status for p in payments]
     assert statuses[0] == "success" and statuses[2] == "success" and statuses[1] == "pending"
@@ -134,18 +149,26 @@ def test_poison_message_reaches_the_dlq():
     try:
         sqs.send_message(QueueUrl=url, MessageBody="not json at all")
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        mapping = {"EventSourceArn": arn["Attributes"]["QueueArn"], "BatchSize": 10,
-                   "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+        mapping = {
+            "EventSourceArn": arn["Attributes"]["QueueArn"],
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        }
         poller = Poller(sqs, mapping, url, handler("payment_worker"), "payment", 10)
         for _ in range(6):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                           AttributeNames=["All"]).get("Messages", [])
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
             if messages:
                 poller.slots.acquire()
                 poller._invoke(messages)
-        dlq_url = sqs.get_queue_url(QueueName=json.loads(sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
-            ["deadLetterTargetArn"].split(":")[-1])["QueueUrl"]
+        dlq_url = sqs.get_queue_url(
+            QueueName=json.loads(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])[
+                    "Attributes"
+                ]["RedrivePolicy"]
+            )["deadLetterTargetArn"].split(":")[-1]
+        )["QueueUrl"]
         dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
         assert [m["Body"] for m in dead] == ["not json at all"]
     finally:
@@ -181,15 +204,24 @@ def test_foreign_or_unknown_order_is_not_found(merchant):
     foreign = services().orders.create(other, {"amount": 100})
     for order_id in (foreign["id"], "order_0000000000000000"):
         with pytest.raises(NotFound):
-            services().payments.create(merchant, {"order_id": order_id, "method": "upi",
-                                                  "vpa": "a@b"})
+            services().payments.create(
+                merchant, {"order_id": order_id, "method": "upi", "vpa": "a@b"}
+            )
 
 
 def test_listing_is_newest_first_with_offset(merchant):
     svc = services()
-    ids = [svc.payments.create(merchant, {"order_id": svc.orders.create(merchant, {"amount": 100})
-                                          ["id"], "method": "upi", "vpa": "a@b"})["id"]
-           for _ in range(4)]
+    ids = [
+        svc.payments.create(
+            merchant,
+            {
+                "order_id": svc.orders.create(merchant, {"amount": 100})["id"],
+                "method": "upi",
+                "vpa": "a@b",
+            },
+        )["id"]
+        for _ in range(4)
+    ]
     page = svc.payments.list(merchant, {"limit": "2", "offset": "1"})
     assert [p["id"] for p in page["data"]] == [ids[2], ids[1]]
     assert (page["total"], page["limit"], page["offset"]) == (4, 2, 1)
@@ -208,9 +240,14 @@ def test_idempotency_race_creates_one_payment():
     def call():
         barrier.wait()
         try:
-            results.append(svc.create_payment_key.run(
-                merchant.id, "race-key-" + order["id"], body,
-                lambda: svc.payments.create(merchant, body)))
+            results.append(
+                svc.create_payment_key.run(
+                    merchant.id,
+                    "race-key-" + order["id"],
+                    body,
+                    lambda: svc.payments.create(merchant, body),
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(type(exc).__name__)
 

@@ -42,12 +42,18 @@ class Stack:
 
     def logs(self) -> str:
         """Everything every process of the stack has logged so far."""
-        return "".join(p.read_text(errors="replace")
-                       for p in sorted(self.runtime.config.log_dir.glob("*.log")))
+        return "".join(
+            p.read_text(errors="replace") for p in sorted(self.runtime.config.log_dir.glob("*.log"))
+        )
 
     def call(self, method: str, path: str, headers: dict | None = None, **kwargs):
-        return requests.request(method, self.api + path,
-                                headers={**TEST_HEADERS, **(headers or {})}, timeout=10, **kwargs)
+        return requests.request(
+            method,
+            self.api + path,
+            headers={**TEST_HEADERS, **(headers or {})},
+            timeout=10,
+            **kwargs,
+        )
 
     def create_order(self, amount: int = 50000, **extra) -> dict:
         response = self.call("POST", "/api/v1/orders", json={"amount": amount, **extra})
@@ -58,10 +64,18 @@ class Stack:
 def start_stack(log_dir, **variables: str) -> Stack:
     """Start emulator, deploy, API, workers and static servers on free ports."""
     config = RuntimeConfig(
-        api_port=free_port(), checkout_port=free_port(), dashboard_port=free_port(),
-        emulator_port=free_port(), stack_name="paygate-test", log_dir=log_dir,
-        variables={"TEST_MODE": "true", "TEST_PROCESSING_DELAY": "1000",
-                   "WEBHOOK_RETRY_INTERVALS_TEST": "true", **variables},
+        api_port=free_port(),
+        checkout_port=free_port(),
+        dashboard_port=free_port(),
+        emulator_port=free_port(),
+        stack_name="paygate-test",
+        log_dir=log_dir,
+        variables={
+            "TEST_MODE": "true",
+            "TEST_PROCESSING_DELAY": "1000",
+            "WEBHOOK_RETRY_INTERVALS_TEST": "true",
+            **variables,
+        },
     )
     runtime = Runtime(config)
     try:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from paygate.domain import payments as rules
 from paygate.errors import BadRequest, ExpiredCard, InvalidCard, InvalidVpa
 
-TODAY = datetime(2026, 6, 15, tzinfo=timezone.utc)
+TODAY = datetime(2026, 6, 15, tzinfo=UTC)
 
 
 def card(**overrides):
-    base = {"number": "4111111111111111", "expiry_month": 12, "expiry_year": 2030,
-            "cvv": "123", "holder_name": "Asha"}
+    base = {
+        "number": "4111111111111111",
+        "expiry_month": 12,
+        "expiry_year": 2030,
+        "cvv": "123",
+        "holder_name": "Asha",
+    }
     return {"order_id": "order_x", "method": "card", "card": {**base, **overrides}}
 
 
@@ -27,8 +32,9 @@ def test_valid_vpas(vpa):
     assert parse({"order_id": "o", "method": "upi", "vpa": vpa}).vpa == vpa
 
 
-@pytest.mark.parametrize("vpa", ["", "user", "user@", "@bank", "us er@bank", "u@ba-nk",
-                                 "u@bank.com", "u@@bank", None, 5])
+@pytest.mark.parametrize(
+    "vpa", ["", "user", "user@", "@bank", "us er@bank", "u@ba-nk", "u@bank.com", "u@@bank", None, 5]
+)
 def test_invalid_vpas(vpa):
     with pytest.raises(InvalidVpa):
         parse({"order_id": "o", "method": "upi", "vpa": vpa})
@@ -39,13 +45,31 @@ def with_check_digit(partial: str) -> str:
     return next(partial + d for d in "0123456789" if rules.luhn_valid(partial + d))
 
 
-@pytest.mark.parametrize("prefix,network", [
-    ("4", "visa"), ("51", "mastercard"), ("52", "mastercard"), ("53", "mastercard"),
-    ("54", "mastercard"), ("55", "mastercard"), ("34", "amex"), ("37", "amex"),
-    ("60", "rupay"), ("65", "rupay"), ("81", "rupay"), ("82", "rupay"), ("85", "rupay"),
-    ("89", "rupay"), ("35", "unknown"), ("50", "unknown"), ("56", "unknown"), ("80", "unknown"),
-    ("90", "unknown"), ("61", "unknown"),
-])
+@pytest.mark.parametrize(
+    "prefix,network",
+    [
+        ("4", "visa"),
+        ("51", "mastercard"),
+        ("52", "mastercard"),
+        ("53", "mastercard"),
+        ("54", "mastercard"),
+        ("55", "mastercard"),
+        ("34", "amex"),
+        ("37", "amex"),
+        ("60", "rupay"),
+        ("65", "rupay"),
+        ("81", "rupay"),
+        ("82", "rupay"),
+        ("85", "rupay"),
+        ("89", "rupay"),
+        ("35", "unknown"),
+        ("50", "unknown"),
+        ("56", "unknown"),
+        ("80", "unknown"),
+        ("90", "unknown"),
+        ("61", "unknown"),
+    ],
+)
 def test_networks(prefix, network):
     number = with_check_digit(prefix + "1" * (15 - len(prefix)))
     assert parse(card(number=number)).card_network == network
@@ -63,8 +87,17 @@ def test_spaces_and_dashes_are_stripped_and_only_last4_kept():
     assert "123" not in repr(request).replace("order_x", "")
 
 
-@pytest.mark.parametrize("number", ["4111111111111112", "411111111111", "41111111111111111111",
-                                    "4111a11111111111", "", 4111111111111111])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "4111111111111112",
+        "411111111111",
+        "41111111111111111111",
+        "4111a11111111111",
+        "",
+        4111111111111111,
+    ],
+)
 def test_invalid_cards(number):
     with pytest.raises((InvalidCard, BadRequest)):
         parse(card(number=number))
@@ -78,8 +111,10 @@ def test_missing_card_field(field):
         parse(body)
 
 
-@pytest.mark.parametrize("month,year", [(0, 2030), (13, 2030), (5, 2026), (12, 2025), (5, 26),
-                                        ("ab", 2030), (12, 203), (12, "20300")])
+@pytest.mark.parametrize(
+    "month,year",
+    [(0, 2030), (13, 2030), (5, 2026), (12, 2025), (5, 26), ("ab", 2030), (12, 203), (12, "20300")],
+)
 def test_expired_or_invalid_expiry(month, year):
     with pytest.raises(ExpiredCard):
         parse(card(expiry_month=month, expiry_year=year))
@@ -90,9 +125,18 @@ def test_valid_through_end_of_month(month, year):
     assert parse(card(expiry_month=month, expiry_year=year)).method == "card"
 
 
-@pytest.mark.parametrize("body", [None, [], "x", {"method": "upi", "vpa": "a@b"},
-                                  {"order_id": "o", "method": "netbanking"},
-                                  {"order_id": "o"}, {"order_id": "o", "method": "card"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "x",
+        {"method": "upi", "vpa": "a@b"},
+        {"order_id": "o", "method": "netbanking"},
+        {"order_id": "o"},
+        {"order_id": "o", "method": "card"},
+    ],
+)
 def test_bad_requests(body):
     with pytest.raises(BadRequest):
         parse(body)

@@ -23,12 +23,21 @@ def test_ids(prefix):
     assert all(re.fullmatch(prefix + r"_[A-Za-z0-9]{16}", i) for i in made)
 
 
-@pytest.mark.parametrize("body,message", [
-    ({"amount": 99}, "at least 100"), ({"amount": "100"}, "integer"), ({"amount": 100.0}, "integer"),
-    ({"amount": True}, "integer"), ({}, "integer"), ({"amount": 100, "notes": [1]}, "notes"),
-    ({"amount": 100, "notes": "x"}, "notes"), ({"amount": 100, "currency": "inr"}, "currency"),
-    ({"amount": 100, "receipt": 5}, "receipt"), ([], "object"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ({"amount": 99}, "at least 100"),
+        ({"amount": "100"}, "integer"),
+        ({"amount": 100.0}, "integer"),
+        ({"amount": True}, "integer"),
+        ({}, "integer"),
+        ({"amount": 100, "notes": [1]}, "notes"),
+        ({"amount": 100, "notes": "x"}, "notes"),
+        ({"amount": 100, "currency": "inr"}, "currency"),
+        ({"amount": 100, "receipt": 5}, "receipt"),
+        ([], "object"),
+    ],
+)
 def test_order_validation(body, message):
     with pytest.raises(BadRequest, match=message):
         parse_order_request(body)
@@ -39,8 +48,9 @@ def test_order_defaults():
     assert (order.amount, order.currency, order.receipt, order.notes) == (100, "INR", None, {})
 
 
-@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"},
-                                   {"offset": "-1"}, {"limit": "1.5"}])
+@pytest.mark.parametrize(
+    "query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"offset": "-1"}, {"limit": "1.5"}]
+)
 def test_pagination_bounds(query):
     with pytest.raises(BadRequest):
         parse_page(query)
@@ -52,12 +62,20 @@ def test_pagination_defaults():
 
 
 def test_settings_validate():
-    s = Settings.from_env({"TEST_MODE": "true", "TEST_PROCESSING_DELAY": "250",
-                           "CORS_ALLOWED_ORIGINS": "http://a, http://b"})
+    s = Settings.from_env(
+        {
+            "TEST_MODE": "true",
+            "TEST_PROCESSING_DELAY": "250",
+            "CORS_ALLOWED_ORIGINS": "http://a, http://b",
+        }
+    )
     assert s.test_mode and s.test_processing_delay_ms == 250
     assert s.cors_allowed_origins == ("http://a", "http://b")
-    for bad in ({"TEST_MODE": "maybe"}, {"TEST_PROCESSING_DELAY": "-1"},
-                {"WORKER_STATUS_SOURCE": "guess"}):
+    for bad in (
+        {"TEST_MODE": "maybe"},
+        {"TEST_PROCESSING_DELAY": "-1"},
+        {"WORKER_STATUS_SOURCE": "guess"},
+    ):
         with pytest.raises(SettingsError):
             Settings.from_env(bad)
 
@@ -98,8 +116,9 @@ def test_webhook_secret_form():
     assert len(base64.b64decode(secret[6:])) == 32
 
 
-@pytest.mark.parametrize("ms,seconds", [(0, 0), (1, 1), (500, 1), (1000, 1), (1001, 2),
-                                        (10_000_000, 900)])
+@pytest.mark.parametrize(
+    "ms,seconds", [(0, 0), (1, 1), (500, 1), (1000, 1), (1001, 2), (10_000_000, 900)]
+)
 def test_delay_seconds(ms, seconds):
     assert delay_seconds(ms) == seconds
 

@@ -22,8 +22,13 @@ STATUS_BY_CODE = {
 RETRY_AFTER_SECONDS = "1"
 
 
-def envelope(code: str, description: str, request_id: str | None = None,
-             status: int | None = None, headers: dict | None = None) -> Response:
+def envelope(
+    code: str,
+    description: str,
+    request_id: str | None = None,
+    status: int | None = None,
+    headers: dict | None = None,
+) -> Response:
     """`{"error": {"code", "description", "request_id"}}` with the code's status."""
     error = {"code": code, "description": description}
     if request_id:
@@ -47,8 +52,13 @@ def from_chalice_error(response: Response, request_id: str | None) -> Response:
         return response
     status = response.status_code
     if status == 405:
-        return envelope("BAD_REQUEST_ERROR", str(body["Message"]), request_id, status=405,
-                        headers={"Allow": response.headers.get("Allow", "")})
+        return envelope(
+            "BAD_REQUEST_ERROR",
+            str(body["Message"]),
+            request_id,
+            status=405,
+            headers={"Allow": response.headers.get("Allow", "")},
+        )
     if status >= 500:
         return envelope("INTERNAL_ERROR", "Internal error", request_id)
     return envelope("BAD_REQUEST_ERROR", str(body["Message"]), request_id, status=status)

@@ -41,8 +41,11 @@ def cors_headers(request) -> dict:
 def json_response(body: dict | str, status: int = 200, headers: dict | None = None) -> Response:
     """A JSON response; a `str` body is sent byte for byte (idempotent replays)."""
     text = body if isinstance(body, str) else dumps(body)
-    return Response(body=text, status_code=status,
-                    headers={"Content-Type": "application/json", **(headers or {})})
+    return Response(
+        body=text,
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def _depth(value, limit: int) -> int:
@@ -52,7 +55,9 @@ def _depth(value, limit: int) -> int:
         deepest = max(deepest, depth)
         if deepest > limit:
             return deepest
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
 
@@ -80,8 +85,9 @@ def current_merchant(request):
     headers = request.headers
     auth = headers.get("authorization", "")
     if headers.get("x-api-key") or headers.get("x-api-secret") or not auth:
-        return services().merchants.authenticate_api(headers.get("x-api-key"),
-                                                     headers.get("x-api-secret"))
+        return services().merchants.authenticate_api(
+            headers.get("x-api-key"), headers.get("x-api-secret")
+        )
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed()

@@ -1,4 +1,4 @@
-"""Domain errors: each carries a stable code from CONTRACT §2; HTTP statuses live in the API only."""
+"""Domain errors with the stable codes of CONTRACT §2; HTTP statuses live in the API only."""
 
 from __future__ import annotations
 

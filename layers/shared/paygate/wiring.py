@@ -14,10 +14,12 @@ class Services:
     merchants: object
     orders: object
     payments: object
+    refunds: object
     health: object
     counters: object
     create_payment_key: object
     create_order_key: object
+    create_refund_key: object
 
 
 @lru_cache(maxsize=1)
@@ -27,26 +29,34 @@ def services() -> Services:
     from paygate.db.merchants import MerchantRepository
     from paygate.db.orders import OrderRepository
     from paygate.db.payments import PaymentRepository
+    from paygate.db.refunds import RefundRepository
     from paygate.queues import Queue
     from paygate.services.health import HealthService
     from paygate.services.idempotency import IdempotentOperation
     from paygate.services.merchants import MerchantService
     from paygate.services.orders import OrderService
     from paygate.services.payments import PaymentService
+    from paygate.services.refunds import RefundService
 
     settings = get_settings()
     merchant_repo = MerchantRepository()
     counters = CounterRepository()
+    payment_repo = PaymentRepository()
     orders = OrderService(OrderRepository(), merchant_repo)
-    work_queues = [Queue(settings.payment_queue_url), Queue(settings.refund_queue_url),
-                   Queue(settings.webhook_queue_url)]
+    work_queues = [
+        Queue(settings.payment_queue_url),
+        Queue(settings.refund_queue_url),
+        Queue(settings.webhook_queue_url),
+    ]
     return Services(
         settings=settings,
         merchants=MerchantService(merchant_repo, settings),
         orders=orders,
-        payments=PaymentService(PaymentRepository(), orders, counters, work_queues[0], settings),
+        payments=PaymentService(payment_repo, orders, counters, work_queues[0], settings),
+        refunds=RefundService(RefundRepository(), payment_repo, work_queues[1], settings),
         health=HealthService(counters, work_queues, settings),
         counters=counters,
         create_payment_key=IdempotentOperation(settings.idempotency_table, "create_payment"),
         create_order_key=IdempotentOperation(settings.idempotency_table, "create_order"),
+        create_refund_key=IdempotentOperation(settings.idempotency_table, "create_refund"),
     )

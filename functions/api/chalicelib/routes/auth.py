@@ -14,9 +14,15 @@ bp = Blueprint(__name__)
 @route(bp, "/api/v1/auth/signup", ["POST"])
 def signup():
     merchant = services().merchants.signup(json_body(bp.current_request))
-    return json_response({"merchant": merchant_summary(merchant), "api_key": merchant.api_key,
-                          "api_secret": merchant.api_secret,
-                          "webhook_secret": merchant.webhook_secret}, 201)
+    return json_response(
+        {
+            "merchant": merchant_summary(merchant),
+            "api_key": merchant.api_key,
+            "api_secret": merchant.api_secret,
+            "webhook_secret": merchant.webhook_secret,
+        },
+        201,
+    )
 
 
 @route(bp, "/api/v1/auth/login", ["POST"])

@@ -26,8 +26,9 @@ def create_order():
     merchant = current_merchant(request)
     body = json_body(request)
     svc = services()
-    return idempotent_create(request, svc.create_order_key, merchant, body,
-                             lambda: svc.orders.create(merchant, body))
+    return idempotent_create(
+        request, svc.create_order_key, merchant, body, lambda: svc.orders.create(merchant, body)
+    )
 
 
 @route(bp, "/api/v1/orders/{order_id}", ["GET"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
+from paygate.db.connection import shared_connection
 from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import MerchantModel
 
@@ -36,7 +36,7 @@ class MerchantRepository:
         """Create the merchant with its email and API-key locks; False if any already exists."""
         absent = MerchantModel.id.does_not_exist()
         try:
-            with storage_errors(), TransactWrite(connection=Connection()) as tx:
+            with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
                 tx.save(merchant, condition=absent)
                 tx.save(_lock("email", merchant.email), condition=absent)
                 tx.save(_lock("apikey", merchant.api_key), condition=absent)

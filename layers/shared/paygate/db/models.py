@@ -107,6 +107,30 @@ class PaymentModel(Model):
     by_merchant = PaymentsByMerchant()
 
 
+class RefundsByPayment(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "payment-created-index"
+        projection = AllProjection()
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RefundModel(Model):
+    class Meta(_Meta):
+        table_name = _settings.refunds_table
+
+    id = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    reason = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    processed_at = UnicodeAttribute(null=True)
+    by_payment = RefundsByPayment()
+
+
 class EventModel(Model):
     """An outbox row: the exact webhook body of one event, written with the change it describes."""
 

@@ -96,7 +96,11 @@ def _parse_card(card: object, today: datetime) -> tuple[str, str, str | None]:
         raise InvalidCard()
     check_expiry(card["expiry_month"], card["expiry_year"], today)
     cvv = card["cvv"]
-    if not isinstance(cvv, (str, int)) or isinstance(cvv, bool) or not re.fullmatch(r"\d{3,4}", str(cvv)):
+    if (
+        not isinstance(cvv, (str, int))
+        or isinstance(cvv, bool)
+        or not re.fullmatch(r"\d{3,4}", str(cvv))
+    ):
         raise BadRequest("card.cvv must be 3 or 4 digits")
     if not isinstance(card["holder_name"], str):
         raise BadRequest("card.holder_name must be a string")

@@ -11,5 +11,6 @@ def new_event(merchant_id: str, name: str, data: dict) -> EventModel:
     """An event row whose `body` is the compact JSON every delivery attempt will send."""
     event_id = ids.new_id("evt")
     body = dumps({"id": event_id, "event": name, "timestamp": clock.unix(), "data": data})
-    return EventModel(id=event_id, merchant_id=merchant_id, event=name, body=body,
-                      created_at=clock.iso())
+    return EventModel(
+        id=event_id, merchant_id=merchant_id, event=name, body=body, created_at=clock.iso()
+    )

@@ -23,7 +23,9 @@ def _lambda_client():
 
 
 class HealthService:
-    def __init__(self, counters: CounterRepository, queues: list[Queue], settings: Settings) -> None:
+    def __init__(
+        self, counters: CounterRepository, queues: list[Queue], settings: Settings
+    ) -> None:
         self.counters = counters
         self.queues = queues
         self.settings = settings

@@ -52,16 +52,23 @@ class IdempotentOperation:
         # Powertools makes its boto3 client at construction: build on first use, not at import.
         persistence = DynamoDBPersistenceLayer(table_name=self._table_name)
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=persistence,
-                             config=self.config)
+        @idempotent_function(
+            data_keyword_argument="request", persistence_store=persistence, config=self.config
+        )
         def run(request: dict) -> str:
             self._local.ran = True
             return dumps(self._local.action())
 
         return run
 
-    def run(self, merchant_id: str, key: str, body: object, action: Callable[[], dict],
-            lambda_context=None) -> tuple[str, bool]:
+    def run(
+        self,
+        merchant_id: str,
+        key: str,
+        body: object,
+        action: Callable[[], dict],
+        lambda_context=None,
+    ) -> tuple[str, bool]:
         """(serialized result, replayed). `action` runs at most once per merchant+key in 24 h;
         only results are stored, so a request that raised may be sent again with its key."""
         check_key(key)
@@ -72,8 +79,12 @@ class IdempotentOperation:
             self.config.register_lambda_context(lambda_context)
         self._local.ran = False
         self._local.action = action
-        request = {"merchant_id": merchant_id, "operation": self.operation, "key": key,
-                   "body": body}
+        request = {
+            "merchant_id": merchant_id,
+            "operation": self.operation,
+            "key": key,
+            "body": body,
+        }
         try:
             result = self._runner(request=request)
         except IdempotencyAlreadyInProgressError as exc:

@@ -30,8 +30,11 @@ class MerchantService:
         """Create the test merchant of CONTRACT §1 if it is missing; True if it was created."""
         now = clock.iso()
         merchant = MerchantModel(
-            **TEST_MERCHANT, webhook_url=self.settings.test_merchant_webhook_url, seeded=True,
-            created_at=now, updated_at=now,
+            **TEST_MERCHANT,
+            webhook_url=self.settings.test_merchant_webhook_url,
+            seeded=True,
+            created_at=now,
+            updated_at=now,
         )
         return self.repo.create(merchant)
 
@@ -67,7 +70,9 @@ class MerchantService:
             raise BadRequest("email and password are required")
         merchant = self.repo.get_by_email(email.strip().lower())
         demo = self.settings.demo_login and merchant is not None and merchant.seeded
-        if merchant is None or not (demo or security.verify_password(password, merchant.password_hash)):
+        if merchant is None or not (
+            demo or security.verify_password(password, merchant.password_hash)
+        ):
             raise AuthenticationFailed("Invalid email or password")
         token = security.sign_token(
             merchant.id, self.settings.auth_token_secret, self.settings.auth_token_ttl_seconds
@@ -87,10 +92,15 @@ class MerchantService:
             raise BadRequest("password must be at least 8 characters")
         now = clock.iso()
         merchant = MerchantModel(
-            id=ids.new_uuid(), name=name.strip(), email=email.strip().lower(),
-            api_key=security.new_api_key(), api_secret=security.new_api_secret(),
+            id=ids.new_uuid(),
+            name=name.strip(),
+            email=email.strip().lower(),
+            api_key=security.new_api_key(),
+            api_secret=security.new_api_secret(),
             webhook_secret=security.new_webhook_secret(),
-            password_hash=security.hash_password(password), created_at=now, updated_at=now,
+            password_hash=security.hash_password(password),
+            created_at=now,
+            updated_at=now,
         )
         if not self.repo.create(merchant):
             raise BadRequest("Email is already registered")

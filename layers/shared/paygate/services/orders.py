@@ -20,9 +20,15 @@ class OrderService:
         request = parse_order_request(body)
         now = clock.iso()
         order = OrderModel(
-            id=ids.new_id("order"), merchant_id=merchant.id, amount=request.amount,
-            currency=request.currency, receipt=request.receipt, notes=request.notes,
-            status="created", created_at=now, updated_at=now,
+            id=ids.new_id("order"),
+            merchant_id=merchant.id,
+            amount=request.amount,
+            currency=request.currency,
+            receipt=request.receipt,
+            notes=request.notes,
+            status="created",
+            created_at=now,
+            updated_at=now,
         )
         return order_view(self.repo.create(order))
 

@@ -32,8 +32,14 @@ class PaymentNotYetWritten(Exception):
 
 
 class PaymentService:
-    def __init__(self, repo: PaymentRepository, orders: OrderService, counters: CounterRepository,
-                 queue: Queue, settings: Settings) -> None:
+    def __init__(
+        self,
+        repo: PaymentRepository,
+        orders: OrderService,
+        counters: CounterRepository,
+        queue: Queue,
+        settings: Settings,
+    ) -> None:
         self.repo = repo
         self.orders = orders
         self.counters = counters
@@ -48,15 +54,27 @@ class PaymentService:
         order = self.orders.find(request.order_id, merchant.id if merchant else None)
         now = clock.iso()
         payment = PaymentModel(
-            id=ids.new_id("pay"), merchant_id=order.merchant_id, order_id=order.id,
-            amount=int(order.amount), currency=order.currency, method=request.method,
-            vpa=request.vpa, card_network=request.card_network, card_last4=request.card_last4,
-            status="pending", captured=False, forced_outcome=request.forced_outcome,
-            refunded_amount=0, created_at=now, updated_at=now,
+            id=ids.new_id("pay"),
+            merchant_id=order.merchant_id,
+            order_id=order.id,
+            amount=int(order.amount),
+            currency=order.currency,
+            method=request.method,
+            vpa=request.vpa,
+            card_network=request.card_network,
+            card_last4=request.card_last4,
+            status="pending",
+            captured=False,
+            forced_outcome=request.forced_outcome,
+            refunded_amount=0,
+            created_at=now,
+            updated_at=now,
         )
         view = payment_view(payment)
-        events = [new_event(payment.merchant_id, name, {"payment": view})
-                  for name in ("payment.created", "payment.pending")]
+        events = [
+            new_event(payment.merchant_id, name, {"payment": view})
+            for name in ("payment.created", "payment.pending")
+        ]
         delay = rules.bank_delay_ms(self.settings.test_mode, self.settings.test_processing_delay_ms)
         self.queue.send({"payment_id": payment.id}, delay_ms=delay)
         self.repo.create(payment, events)
@@ -69,21 +87,27 @@ class PaymentService:
         if payment is None:
             if time.time() - sent_at < ORPHAN_AFTER_SECONDS:
                 raise PaymentNotYetWritten(payment_id)
-            logger.warning("dropping settle message of a payment never written",
-                           extra={"payment_id": payment_id})
+            logger.warning(
+                "dropping settle message of a payment never written",
+                extra={"payment_id": payment_id},
+            )
             return "orphan"
         if payment.status != "pending":
             return "already_settled"
-        outcome = rules.decide_outcome(payment.method, payment.forced_outcome,
-                                       self.settings.test_mode, self.settings.test_payment_success)
+        outcome = rules.decide_outcome(
+            payment.method,
+            payment.forced_outcome,
+            self.settings.test_mode,
+            self.settings.test_payment_success,
+        )
         now = clock.iso()
         error = (rules.FAILURE_CODE, rules.FAILURE_DESCRIPTION) if outcome == "failed" else None
-        settled = PaymentModel(**{**payment.attribute_values, "status": outcome,
-                                  "updated_at": now})
+        settled = PaymentModel(**{**payment.attribute_values, "status": outcome, "updated_at": now})
         if error:
             settled.error_code, settled.error_description = error
-        event = new_event(payment.merchant_id, f"payment.{outcome}",
-                          {"payment": payment_view(settled)})
+        event = new_event(
+            payment.merchant_id, f"payment.{outcome}", {"payment": payment_view(settled)}
+        )
         try:
             self.repo.settle(payment, outcome, now, [event], error)
         except ConditionFailed:
@@ -107,15 +131,22 @@ class PaymentService:
         limit, offset = parse_page(query)
         items = self.repo.list_for_merchant(merchant.id, limit, offset)
         total = self.counters.merchant_stats(merchant.id)["payments_total"]
-        return {"data": [payment_view(p) for p in items], "total": total, "limit": limit,
-                "offset": offset}
+        return {
+            "data": [payment_view(p) for p in items],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
 
     def stats(self, merchant: MerchantModel) -> dict:
         totals = self.counters.merchant_stats(merchant.id)
         count = totals["payments_total"]
         rate = round(100 * totals["payments_success"] / count, 2) if count else 0
-        return {"total_transactions": count, "total_amount": totals["amount_success"],
-                "success_rate": rate}
+        return {
+            "total_transactions": count,
+            "total_amount": totals["amount_success"],
+            "success_rate": rate,
+        }
 
     # ------------------------------------------------------------------ capture
     def capture(self, merchant: MerchantModel, payment_id: str, body: object) -> dict:
