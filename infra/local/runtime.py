@@ -206,15 +206,44 @@ class Runtime:
             env,
         )
 
-    def worker_functions(self) -> dict[str, dict]:
-        """Logical id → template resource of every function fed by an SQS event."""
+    def functions_with(self, event_type: str) -> dict[str, dict]:
+        """Logical id → template resource of every function with an event of `event_type`."""
         resources = tpl.load_template()["Resources"]
         return {
             name: res
             for name, res in resources.items()
             if res["Type"] == "AWS::Serverless::Function"
-            and any(e["Type"] == "SQS" for e in res["Properties"].get("Events", {}).values())
+            and any(e["Type"] == event_type for e in res["Properties"].get("Events", {}).values())
         }
+
+    def worker_functions(self) -> dict[str, dict]:
+        """Logical id → template resource of every function fed by an SQS event."""
+        return self.functions_with("SQS")
+
+    def start_schedules(self) -> None:
+        for logical_id, resource in self.functions_with("Schedule").items():
+            config = self._function_config(logical_id)
+            code_dir = REPO / resource["Properties"]["CodeUri"]
+            env = function_env(config, self.config.endpoint)
+            env["PYTHONPATH"] = f"{LAYER_DIR}:{code_dir}:{REPO}"
+            for event in resource["Properties"]["Events"].values():
+                if event["Type"] == "Schedule":
+                    self._spawn(
+                        f"schedule-{logical_id}",
+                        [
+                            "-m",
+                            "infra.local.scheduler",
+                            "--function-name",
+                            config["FunctionName"],
+                            "--code-dir",
+                            str(code_dir),
+                            "--handler",
+                            config["Handler"],
+                            "--schedule",
+                            event["Properties"]["Schedule"],
+                        ],
+                        env,
+                    )
 
     def start_workers(self) -> None:
         for logical_id, resource in self.worker_functions().items():
@@ -284,6 +313,7 @@ class Runtime:
         self.deploy_stack()
         self.start_api()
         self.start_workers()
+        self.start_schedules()
         self.start_static()
         return self.wait_ready()
 

@@ -154,6 +154,8 @@ def test_pynamodb_keys_match_the_tables(sam):
         "PAYMENTS_TABLE": models.PaymentModel,
         "EVENTS_TABLE": models.EventModel,
         "COUNTERS_TABLE": models.CounterModel,
+        "REFUNDS_TABLE": models.RefundModel,
+        "WEBHOOK_LOGS_TABLE": models.WebhookLogModel,
     }
     for env_name, model in model_by_env.items():
         props = tables[env[env_name]["Ref"]]["Properties"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import boto3
 from moto import mock_aws
 
 from infra.local import moto_patches
@@ -39,15 +40,13 @@ DEPLOYED = deploy(
         "LocalMode": "true",
         "DemoLogin": "true",
         "WorkerStatusSource": "heartbeat",
+        "WebhookRetryIntervalsTest": "true",
     },
 )
-_lambda_env = (
-    __import__("boto3")
-    .client("lambda")
-    .get_function_configuration(FunctionName=DEPLOYED["resources"]["ApiFunction"])["Environment"][
-        "Variables"
-    ]
+_api = boto3.client("lambda").get_function_configuration(
+    FunctionName=DEPLOYED["resources"]["ApiFunction"]
 )
+_lambda_env = _api["Environment"]["Variables"]
 os.environ.update({k: str(v) for k, v in _lambda_env.items()})
 
 from paygate.settings import get_settings  # noqa: E402

@@ -46,6 +46,27 @@ class Queue:
         except Exception as exc:  # botocore raises many unrelated types for one outage
             raise StorageUnavailable("Queue temporarily unavailable") from exc
 
+    def send_batch(self, messages: list[dict], delay_ms: int = 0) -> None:
+        """Send up to ten messages in one request; any entry SQS refuses raises."""
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            try:
+                result = sqs_client().send_message_batch(
+                    QueueUrl=self.url,
+                    Entries=[
+                        {
+                            "Id": str(i),
+                            "MessageBody": json.dumps(m, separators=(",", ":")),
+                            "DelaySeconds": delay_seconds(delay_ms),
+                        }
+                        for i, m in enumerate(chunk)
+                    ],
+                )
+            except Exception as exc:  # botocore raises many unrelated types for one outage
+                raise StorageUnavailable("Queue temporarily unavailable") from exc
+            if result.get("Failed"):
+                raise StorageUnavailable(f"Queue refused {len(result['Failed'])} message(s)")
+
     def depth(self) -> tuple[int, int]:
         """(waiting, in flight): visible plus delayed messages, and messages being processed."""
         attrs = sqs_client().get_queue_attributes(

@@ -15,6 +15,8 @@ class Services:
     orders: object
     payments: object
     refunds: object
+    webhooks: object
+    delivery: object
     health: object
     counters: object
     create_payment_key: object
@@ -30,13 +32,16 @@ def services() -> Services:
     from paygate.db.orders import OrderRepository
     from paygate.db.payments import PaymentRepository
     from paygate.db.refunds import RefundRepository
+    from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
+    from paygate.services.events import EventPublisher
     from paygate.services.health import HealthService
     from paygate.services.idempotency import IdempotentOperation
     from paygate.services.merchants import MerchantService
     from paygate.services.orders import OrderService
     from paygate.services.payments import PaymentService
     from paygate.services.refunds import RefundService
+    from paygate.services.webhooks import WebhookDelivery, WebhookService
 
     settings = get_settings()
     merchant_repo = MerchantRepository()
@@ -48,12 +53,22 @@ def services() -> Services:
         Queue(settings.refund_queue_url),
         Queue(settings.webhook_queue_url),
     ]
+    publisher = EventPublisher(work_queues[2])
+    webhook_repo = WebhookRepository()
     return Services(
         settings=settings,
         merchants=MerchantService(merchant_repo, settings),
         orders=orders,
-        payments=PaymentService(payment_repo, orders, counters, work_queues[0], settings),
-        refunds=RefundService(RefundRepository(), payment_repo, work_queues[1], settings),
+        payments=PaymentService(
+            payment_repo, orders, counters, work_queues[0], settings, merchant_repo, publisher
+        ),
+        refunds=RefundService(
+            RefundRepository(), payment_repo, work_queues[1], settings, merchant_repo, publisher
+        ),
+        webhooks=WebhookService(
+            webhook_repo, merchant_repo, publisher, counters, work_queues[2], settings
+        ),
+        delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
         health=HealthService(counters, work_queues, settings),
         counters=counters,
         create_payment_key=IdempotentOperation(settings.idempotency_table, "create_payment"),

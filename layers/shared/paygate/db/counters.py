@@ -21,7 +21,12 @@ class CounterRepository:
     def merchant_stats(self, merchant_id: str) -> dict[str, int]:
         """Sum of the merchant's stats shards (one BatchGetItem)."""
         keys = [f"stats#{merchant_id}#{shard}" for shard in range(STATS_SHARDS)]
-        totals = {"payments_total": 0, "payments_success": 0, "amount_success": 0}
+        totals = {
+            "payments_total": 0,
+            "payments_success": 0,
+            "amount_success": 0,
+            "webhook_logs": 0,
+        }
         with storage_errors():
             for item in CounterModel.batch_get(keys):
                 for name in totals:

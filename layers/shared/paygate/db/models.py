@@ -131,8 +131,26 @@ class RefundModel(Model):
     by_payment = RefundsByPayment()
 
 
+# Spreads outbox entries over a few index partitions, so the relay's index has no hot key.
+DISPATCH_SHARDS = 4
+
+
+class EventsToDispatch(GlobalSecondaryIndex):
+    """Sparse index of events not yet handed to the webhook pipeline (the outbox relay's view)."""
+
+    class Meta:
+        index_name = "dispatch-index"
+        projection = AllProjection()
+
+    dispatch_shard = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class EventModel(Model):
-    """An outbox row: the exact webhook body of one event, written with the change it describes."""
+    """An outbox row: the exact webhook body of one event, written with the change it describes.
+
+    `dispatch_shard` is set while the event still has to reach the webhook pipeline (only for
+    merchants with a webhook URL); the webhook worker removes it when it creates the log."""
 
     class Meta(_Meta):
         table_name = _settings.events_table
@@ -142,6 +160,40 @@ class EventModel(Model):
     event = UnicodeAttribute()
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    dispatch_shard = UnicodeAttribute(null=True)
+    to_dispatch = EventsToDispatch()
+
+
+class LogsByMerchant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "merchant-created-index"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class WebhookLogModel(Model):
+    """One event's delivery to one merchant: every attempt updates it conditionally."""
+
+    class Meta(_Meta):
+        table_name = _settings.webhook_logs_table
+
+    id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")
+    attempts = NumberAttribute(default=0)
+    generation = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    last_attempt_at = UnicodeAttribute(null=True)
+    next_retry_at = UnicodeAttribute(null=True)
+    next_retry_epoch = NumberAttribute(null=True)
+    response_code = NumberAttribute(null=True)
+    response_body = UnicodeAttribute(null=True)
+    by_merchant = LogsByMerchant()
 
 
 class CounterModel(Model):
@@ -154,6 +206,7 @@ class CounterModel(Model):
     payments_total = NumberAttribute(default=0)
     payments_success = NumberAttribute(default=0)
     amount_success = NumberAttribute(default=0)
+    webhook_logs = NumberAttribute(default=0)
     completed = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     heartbeat_at = NumberAttribute(null=True)

@@ -9,13 +9,14 @@ from aws_lambda_powertools import Logger
 from paygate import clock, ids
 from paygate.db.counters import CounterRepository
 from paygate.db.errors import ConditionFailed
+from paygate.db.merchants import MerchantRepository
 from paygate.db.models import MerchantModel, PaymentModel
 from paygate.db.payments import PaymentRepository
 from paygate.domain import payments as rules
 from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import Queue
-from paygate.services.events import new_event
+from paygate.services.events import EventPublisher, new_event
 from paygate.services.orders import OrderService
 from paygate.services.views import payment_public_view, payment_view
 from paygate.settings import Settings
@@ -39,12 +40,21 @@ class PaymentService:
         counters: CounterRepository,
         queue: Queue,
         settings: Settings,
+        merchants: MerchantRepository,
+        publisher: EventPublisher,
     ) -> None:
         self.repo = repo
         self.orders = orders
         self.counters = counters
         self.queue = queue
         self.settings = settings
+        self.merchants = merchants
+        self.publisher = publisher
+
+    def _wants_webhooks(self, merchant_id: str, known: MerchantModel | None = None) -> bool:
+        """Only merchants with a webhook URL get events handed to the webhook pipeline."""
+        merchant = known if known is not None else self.merchants.get(merchant_id)
+        return bool(merchant and merchant.webhook_url)
 
     # ------------------------------------------------------------------ create
     def create(self, merchant: MerchantModel | None, body: object) -> dict:
@@ -71,13 +81,15 @@ class PaymentService:
             updated_at=now,
         )
         view = payment_view(payment)
+        dispatch = self._wants_webhooks(order.merchant_id, merchant)
         events = [
-            new_event(payment.merchant_id, name, {"payment": view})
+            new_event(payment.merchant_id, name, {"payment": view}, dispatch)
             for name in ("payment.created", "payment.pending")
         ]
         delay = rules.bank_delay_ms(self.settings.test_mode, self.settings.test_processing_delay_ms)
         self.queue.send({"payment_id": payment.id}, delay_ms=delay)
         self.repo.create(payment, events)
+        self.publisher.publish(events)
         return view
 
     # ------------------------------------------------------------------ settle
@@ -106,12 +118,16 @@ class PaymentService:
         if error:
             settled.error_code, settled.error_description = error
         event = new_event(
-            payment.merchant_id, f"payment.{outcome}", {"payment": payment_view(settled)}
+            payment.merchant_id,
+            f"payment.{outcome}",
+            {"payment": payment_view(settled)},
+            self._wants_webhooks(payment.merchant_id),
         )
         try:
             self.repo.settle(payment, outcome, now, [event], error)
         except ConditionFailed:
             return "already_settled"
+        self.publisher.publish([event])
         return outcome
 
     # ------------------------------------------------------------------ reads

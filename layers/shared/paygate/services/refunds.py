@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 
 from paygate import clock, ids
 from paygate.db.errors import ConditionFailed
+from paygate.db.merchants import MerchantRepository
 from paygate.db.models import MerchantModel, PaymentModel, RefundModel
 from paygate.db.payments import PaymentRepository
 from paygate.db.refunds import RefundRepository
@@ -16,7 +17,7 @@ from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
 from paygate.money import parse_amount
 from paygate.queues import Queue
-from paygate.services.events import new_event
+from paygate.services.events import EventPublisher, new_event
 from paygate.services.payments import ORPHAN_AFTER_SECONDS
 from paygate.services.views import payment_view, refund_view
 from paygate.settings import Settings
@@ -41,12 +42,20 @@ def parse_refund_request(body: object) -> tuple[int, str | None]:
 
 class RefundService:
     def __init__(
-        self, repo: RefundRepository, payments: PaymentRepository, queue: Queue, settings: Settings
+        self,
+        repo: RefundRepository,
+        payments: PaymentRepository,
+        queue: Queue,
+        settings: Settings,
+        merchants: MerchantRepository,
+        publisher: EventPublisher,
     ) -> None:
         self.repo = repo
         self.payments = payments
         self.queue = queue
         self.settings = settings
+        self.merchants = merchants
+        self.publisher = publisher
 
     def _payment(self, merchant: MerchantModel, payment_id: str) -> PaymentModel:
         payment = self.payments.get(payment_id) if payment_id else None
@@ -79,13 +88,17 @@ class RefundService:
         )
         view = refund_view(refund)
         event = new_event(
-            merchant.id, "refund.created", {"refund": view, "payment": payment_view(payment)}
+            merchant.id,
+            "refund.created",
+            {"refund": view, "payment": payment_view(payment)},
+            bool(merchant.webhook_url),
         )
         self.queue.send({"refund_id": refund.id}, delay_ms=self._delay_ms())
         try:
             self.repo.create(payment, refund, [event])
         except ConditionFailed as exc:
             raise BadRequest(EXCEEDS) from exc
+        self.publisher.publish([event])
         return view
 
     def process(self, refund_id: str, sent_at: float) -> str:
@@ -105,15 +118,18 @@ class RefundService:
         processed = RefundModel(
             **{**refund.attribute_values, "status": "processed", "processed_at": now}
         )
+        merchant = self.merchants.get(refund.merchant_id)
         event = new_event(
             refund.merchant_id,
             "refund.processed",
             {"refund": refund_view(processed), "payment": payment_view(payment)},
+            bool(merchant and merchant.webhook_url),
         )
         try:
             self.repo.mark_processed(refund, now, [event])
         except ConditionFailed:
             return "already_processed"
+        self.publisher.publish([event])
         return "processed"
 
     def get(self, merchant: MerchantModel, refund_id: str) -> dict:

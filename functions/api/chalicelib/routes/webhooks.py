@@ -1,0 +1,43 @@
+"""Webhook configuration, delivery logs, manual retry and test deliveries."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.http import current_merchant, json_body, json_response, route
+from paygate.wiring import services
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/api/v1/webhooks", ["GET"])
+def list_webhooks():
+    request = bp.current_request
+    return json_response(
+        services().webhooks.list_logs(current_merchant(request), request.query_params)
+    )
+
+
+@route(bp, "/api/v1/webhooks/{log_id}/retry", ["POST"])
+def retry_webhook(log_id):
+    return json_response(services().webhooks.retry(current_merchant(bp.current_request), log_id))
+
+
+@route(bp, "/api/v1/webhooks/test", ["POST"])
+def test_webhook():
+    return json_response(services().webhooks.send_test(current_merchant(bp.current_request)), 202)
+
+
+@route(bp, "/api/v1/webhooks/config", ["GET", "PUT"])
+def webhook_config():
+    request = bp.current_request
+    merchant = current_merchant(request)
+    if request.method == "GET":
+        return json_response(services().webhooks.config(merchant))
+    return json_response(services().webhooks.set_url(merchant, json_body(request)))
+
+
+@route(bp, "/api/v1/webhooks/secret/regenerate", ["POST"])
+def regenerate_secret():
+    merchant = current_merchant(bp.current_request)
+    return json_response(services().webhooks.regenerate_secret(merchant))

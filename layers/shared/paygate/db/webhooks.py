@@ -1,0 +1,105 @@
+"""Events (the outbox) and webhook logs."""
+
+from __future__ import annotations
+
+from pynamodb.transactions import TransactWrite
+
+from paygate.db.connection import shared_connection
+from paygate.db.counters import CounterModel, stats_shard
+from paygate.db.errors import ConditionFailed, storage_errors
+from paygate.db.models import DISPATCH_SHARDS, EventModel, WebhookLogModel
+
+
+class WebhookRepository:
+    def event(self, event_id: str) -> EventModel | None:
+        with storage_errors():
+            try:
+                return EventModel.get(event_id, consistent_read=True)
+            except EventModel.DoesNotExist:
+                return None
+
+    def save_event(self, event: EventModel) -> None:
+        """Insert a standalone event (`webhook.test`); other events ride their change's write."""
+        with storage_errors():
+            event.save(condition=EventModel.id.does_not_exist())
+
+    def log(self, log_id: str) -> WebhookLogModel | None:
+        with storage_errors():
+            try:
+                return WebhookLogModel.get(log_id, consistent_read=True)
+            except WebhookLogModel.DoesNotExist:
+                return None
+
+    def create_log(self, log: WebhookLogModel, event: EventModel) -> bool:
+        """Insert the log and take the event out of the outbox in one transaction; False if
+        the log already exists (another delivery of the same message got there first)."""
+        try:
+            with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
+                tx.save(log, condition=WebhookLogModel.id.does_not_exist())
+                tx.update(event, actions=[EventModel.dispatch_shard.remove()])
+                tx.update(stats_shard(log.merchant_id), actions=[CounterModel.webhook_logs.add(1)])
+        except ConditionFailed:
+            return False
+        return True
+
+    def record_attempt(
+        self, log: WebhookLogModel, expected_attempts: int, generation: int, **fields
+    ) -> bool:
+        """Write one attempt's outcome if nobody recorded this attempt yet; False otherwise."""
+        actions = [
+            getattr(WebhookLogModel, k).set(v)
+            if v is not None
+            else getattr(WebhookLogModel, k).remove()
+            for k, v in fields.items()
+        ]
+        condition = (
+            (WebhookLogModel.attempts == expected_attempts)
+            & (WebhookLogModel.generation == generation)
+            & (WebhookLogModel.status == "pending")
+        )
+        try:
+            with storage_errors():
+                log.update(actions=actions, condition=condition)
+        except ConditionFailed:
+            return False
+        return True
+
+    def reset(self, log: WebhookLogModel, at_iso: str, at_epoch: float) -> WebhookLogModel:
+        """Manual retry: attempts back to 0, status pending, a new generation."""
+        with storage_errors():
+            log.update(
+                actions=[
+                    WebhookLogModel.attempts.set(0),
+                    WebhookLogModel.status.set("pending"),
+                    WebhookLogModel.generation.add(1),
+                    WebhookLogModel.next_retry_at.set(at_iso),
+                    WebhookLogModel.next_retry_epoch.set(at_epoch),
+                ]
+            )
+        return log
+
+    def list_for_merchant(self, merchant_id: str, limit: int, offset: int) -> list:
+        with storage_errors():
+            results = WebhookLogModel.by_merchant.query(
+                merchant_id,
+                scan_index_forward=False,
+                limit=offset + limit,
+                page_size=offset + limit,
+            )
+            return list(results)[offset:]
+
+    def clear_dispatch(self, event: EventModel) -> None:
+        with storage_errors():
+            event.update(actions=[EventModel.dispatch_shard.remove()])
+
+    def undispatched(self, created_before: str, limit: int = 100) -> list[EventModel]:
+        """Events still in the outbox created before `created_before` (ISO), oldest first."""
+        found: list[EventModel] = []
+        with storage_errors():
+            for shard in range(DISPATCH_SHARDS):
+                found += list(
+                    EventModel.to_dispatch.query(
+                        str(shard), EventModel.created_at < created_before, limit=limit
+                    )
+                )
+        return sorted(found, key=lambda e: e.created_at)[:limit]
