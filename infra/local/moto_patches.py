@@ -2,6 +2,7 @@
 
 - SQS queues do not invoke Lambda themselves (the local pollers do, as the Lambda service does).
 - A delayed SQS message is seen by a long poll as soon as it becomes visible.
+- The server does not rescan its own package folder for every request.
 - DynamoDB writes are atomic: conditional writes and transactions are serialised, as DynamoDB
   isolates them, and a transaction rolls back only the items it touched (moto deep-copies every
   table a transaction names, which makes each transaction as slow as the table is large).
@@ -10,9 +11,11 @@
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import types
 
+from moto import backends
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
 from moto.sqs import models as sqs_models
@@ -94,8 +97,18 @@ def _serialised(name):
     return write
 
 
+@functools.cache
+def _moto_modules() -> tuple[str, ...]:
+    return tuple(_list_modules())
+
+
+_list_modules = backends.list_of_moto_modules
+
+
 def apply() -> None:
     """Patch moto's SQS and DynamoDB models (idempotent)."""
+    # moto's server lists its package directory on disk for every request; the list is fixed.
+    backends.list_of_moto_modules = _moto_modules
     sqs_models.Queue.__init__ = _init
     sqs_models.Queue.wait_for_messages = _prompt_wait
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_table_passthrough_deepcopy)

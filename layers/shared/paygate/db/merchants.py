@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pynamodb.transactions import TransactWrite
 
 from paygate.db.connection import shared_connection
@@ -14,19 +16,45 @@ def _lock(kind: str, value: str) -> MerchantModel:
 
 
 class MerchantRepository:
-    """Reads and writes merchants; uniqueness of email and API key is kept by lock rows."""
+    """Reads and writes merchants; uniqueness of email and API key is kept by lock rows.
 
-    def get(self, merchant_id: str) -> MerchantModel | None:
+    Lookups may accept a copy up to `max_age` seconds old: every API call authenticates and
+    every settlement checks the webhook URL, and a merchant record changes rarely. Changes made
+    through this process refresh its copies at once; other processes see them within max_age."""
+
+    def __init__(self) -> None:
+        self._copies: dict[str, tuple[float, MerchantModel]] = {}
+
+    def _fresh(self, key: str, max_age: float) -> MerchantModel | None:
+        copy = self._copies.get(key)
+        if copy and max_age and time.monotonic() - copy[0] < max_age:
+            return copy[1]
+        return None
+
+    def _keep(self, merchant: MerchantModel | None) -> MerchantModel | None:
+        if merchant is not None:
+            now = time.monotonic()
+            self._copies[f"id:{merchant.id}"] = (now, merchant)
+            self._copies[f"key:{merchant.api_key}"] = (now, merchant)
+        return merchant
+
+    def get(self, merchant_id: str, max_age: float = 0) -> MerchantModel | None:
+        cached = self._fresh(f"id:{merchant_id}", max_age)
+        if cached is not None:
+            return cached
         with storage_errors():
             try:
                 item = MerchantModel.get(merchant_id)
             except MerchantModel.DoesNotExist:
                 return None
-        return item if item.email else None
+        return self._keep(item) if item.email else None
 
-    def get_by_api_key(self, api_key: str) -> MerchantModel | None:
+    def get_by_api_key(self, api_key: str, max_age: float = 0) -> MerchantModel | None:
+        cached = self._fresh(f"key:{api_key}", max_age)
+        if cached is not None:
+            return cached
         with storage_errors():
-            return next(iter(MerchantModel.by_api_key.query(api_key, limit=1)), None)
+            return self._keep(next(iter(MerchantModel.by_api_key.query(api_key, limit=1)), None))
 
     def get_by_email(self, email: str) -> MerchantModel | None:
         with storage_errors():
@@ -54,4 +82,4 @@ class MerchantRepository:
         ]
         with storage_errors():
             merchant.update(actions=actions, condition=MerchantModel.id.exists())
-        return merchant
+        return self._keep(merchant)

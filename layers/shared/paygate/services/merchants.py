@@ -18,6 +18,9 @@ TEST_MERCHANT = {
     "api_secret": "secret_test_xyz789",
     "webhook_secret": "whsec_test_abc123",
 }
+# How old a cached copy of a merchant may be when authenticating an API call (see
+# MerchantRepository): saves a DynamoDB query on every request.
+CREDENTIALS_MAX_AGE = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -46,7 +49,7 @@ class MerchantService:
 
     def authenticate_api(self, api_key: str | None, api_secret: str | None) -> MerchantModel:
         """The merchant owning this key pair; AuthenticationFailed otherwise (constant time)."""
-        merchant = self.repo.get_by_api_key(api_key) if api_key else None
+        merchant = self.repo.get_by_api_key(api_key, CREDENTIALS_MAX_AGE) if api_key else None
         stored = merchant.api_secret if merchant else None
         # Compare even when the key is unknown so timing does not reveal which keys exist.
         if not security.same(stored or "-" * 32, api_secret or "") or merchant is None:

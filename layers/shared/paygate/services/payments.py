@@ -26,6 +26,8 @@ logger = Logger(child=True)
 # A settle message may overtake the write of its payment (it is sent first, so that a crash
 # between the two never strands a pending payment). Until this age a missing payment is retried.
 ORPHAN_AFTER_SECONDS = 120
+# How old a cached merchant may be when deciding whether an event goes to its webhook URL.
+URL_MAX_AGE = 5
 
 
 class PaymentNotYetWritten(Exception):
@@ -53,7 +55,7 @@ class PaymentService:
 
     def _wants_webhooks(self, merchant_id: str, known: MerchantModel | None = None) -> bool:
         """Only merchants with a webhook URL get events handed to the webhook pipeline."""
-        merchant = known if known is not None else self.merchants.get(merchant_id)
+        merchant = known if known is not None else self.merchants.get(merchant_id, URL_MAX_AGE)
         return bool(merchant and merchant.webhook_url)
 
     # ------------------------------------------------------------------ create

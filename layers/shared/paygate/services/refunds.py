@@ -18,7 +18,7 @@ from paygate.errors import BadRequest, NotFound
 from paygate.money import parse_amount
 from paygate.queues import Queue
 from paygate.services.events import EventPublisher, new_event
-from paygate.services.payments import ORPHAN_AFTER_SECONDS
+from paygate.services.payments import ORPHAN_AFTER_SECONDS, URL_MAX_AGE
 from paygate.services.views import payment_view, refund_view
 from paygate.settings import Settings
 
@@ -118,7 +118,7 @@ class RefundService:
         processed = RefundModel(
             **{**refund.attribute_values, "status": "processed", "processed_at": now}
         )
-        merchant = self.merchants.get(refund.merchant_id)
+        merchant = self.merchants.get(refund.merchant_id, URL_MAX_AGE)
         event = new_event(
             refund.merchant_id,
             "refund.processed",

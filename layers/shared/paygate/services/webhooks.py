@@ -105,6 +105,8 @@ class WebhookService:
         return self.settings.local_mode or self.settings.test_mode
 
     def config(self, merchant: MerchantModel) -> dict:
+        """The stored configuration (read fresh: the caller's copy may be cached)."""
+        merchant = self.merchants.get(merchant.id) or merchant
         return {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
 
     def set_url(self, merchant: MerchantModel, body: object) -> dict:
@@ -116,7 +118,7 @@ class WebhookService:
         merchant = self.merchants.update_fields(
             merchant, webhook_url=url or None, updated_at=clock.iso()
         )
-        return self.config(merchant)
+        return {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
 
     def regenerate_secret(self, merchant: MerchantModel) -> dict:
         merchant = self.merchants.update_fields(
