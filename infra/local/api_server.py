@@ -26,6 +26,10 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
     """API Gateway answers an unknown path with a 403 'Missing Authentication Token'; the
     deployed API maps that to our 404 envelope (GatewayResponses), and so does this server."""
 
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
+
     def _send_error_response(self, error):
         if isinstance(error, ForbiddenError):
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND)

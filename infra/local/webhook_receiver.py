@@ -75,6 +75,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms wait between headers and body
 
             def do_POST(self):  # noqa: N802 - stdlib naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
