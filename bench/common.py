@@ -34,16 +34,23 @@ def machine() -> str:
     if meminfo.exists():
         kib = int(meminfo.read_text().split()[1])
         memory = f", {kib / 1024 / 1024:.0f} GiB"
-    return (f"{os.cpu_count()} cores ({model}){memory}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} cores ({model}){memory}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def start(**variables: str) -> Runtime:
     """The local product on free ports (same code as `make run`)."""
     config = RuntimeConfig(
-        api_port=free_port(), checkout_port=free_port(), dashboard_port=free_port(),
-        emulator_port=free_port(), stack_name="paygate-bench",
-        log_dir=Path(tempfile.mkdtemp(prefix="paygate-bench-")), variables=variables)
+        api_port=free_port(),
+        checkout_port=free_port(),
+        dashboard_port=free_port(),
+        emulator_port=free_port(),
+        stack_name="paygate-bench",
+        log_dir=Path(tempfile.mkdtemp(prefix="paygate-bench-")),
+        variables=variables,
+    )
     runtime = Runtime(config)
     try:
         runtime.start()

@@ -21,7 +21,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import requests
 
 from bench.common import TEST_HEADERS, fmt, machine, percentiles, start
@@ -114,8 +113,10 @@ def settle_latency(api: str, rounds: int, delay_s: float) -> list[float]:
     extra = []
     for _ in range(rounds):
         started = time.monotonic()
-        payment_id = session.post(f"{api}/api/v1/payments", json={
-            "order_id": order_id, "method": "upi", "vpa": "bench@okbank"}).json()["id"]
+        payment_id = session.post(
+            f"{api}/api/v1/payments",
+            json={"order_id": order_id, "method": "upi", "vpa": "bench@okbank"},
+        ).json()["id"]
         while session.get(f"{api}/api/v1/payments/{payment_id}").json()["status"] == "pending":
             time.sleep(0.005)
         extra.append(time.monotonic() - started - delay_s)
@@ -178,34 +179,51 @@ def count_requests(runtime) -> list[tuple[tuple[str, str, str], int]]:
     runtime.stop_workers()
     try:
         env["PYTHONPATH"] = f"{LAYER_DIR}:{REPO / 'functions' / 'api'}:{REPO}"
-        out = subprocess.run([sys.executable, "-c", COUNT_SCRIPT,
-                              str(REPO / "functions" / "payment_worker")],
-                             env=env, cwd=REPO, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", COUNT_SCRIPT, str(REPO / "functions" / "payment_worker")],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     finally:
         runtime.start_workers()
     return [(tuple(k), v) for k, v in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
-IMPORT_SCRIPT = "import time; t = time.perf_counter(); import {module}; " \
-                "print(time.perf_counter() - t)"
+IMPORT_SCRIPT = (
+    "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+)
 
 
 def cold_import(runtime, module: str, code_dir, runs: int = 5) -> float:
     """Median seconds to import a handler module in a fresh interpreter."""
     config = runtime._function_config("ApiFunction")
-    env = {**runtime.base_env, **function_env(config, runtime.config.endpoint),
-           "PYTHONPATH": f"{LAYER_DIR}:{code_dir}:{REPO}", "PYTHONDONTWRITEBYTECODE": "0"}
+    env = {
+        **runtime.base_env,
+        **function_env(config, runtime.config.endpoint),
+        "PYTHONPATH": f"{LAYER_DIR}:{code_dir}:{REPO}",
+        "PYTHONDONTWRITEBYTECODE": "0",
+    }
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", IMPORT_SCRIPT.format(module=module)],
-                             env=env, cwd=REPO, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", IMPORT_SCRIPT.format(module=module)],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--settle-count", type=int, default=400)
     parser.add_argument("--latency-rounds", type=int, default=30)
@@ -217,14 +235,18 @@ def main() -> None:
         print("(a) POST /api/v1/payments")
         for concurrency in (1, 16):
             latencies, errors, elapsed = load(api, concurrency, args.seconds)
-            print(f"    concurrency {concurrency:2d}: {len(latencies) / elapsed:7.1f} req/s  "
-                  f"{fmt(percentiles(latencies))}  errors {errors}  ({len(latencies)} requests "
-                  f"in {elapsed:.1f} s)")
+            print(
+                f"    concurrency {concurrency:2d}: {len(latencies) / elapsed:7.1f} req/s  "
+                f"{fmt(percentiles(latencies))}  errors {errors}  ({len(latencies)} requests "
+                f"in {elapsed:.1f} s)"
+            )
         print(f"(b) {args.settle_count} payments, TEST_PROCESSING_DELAY=1000")
         time.sleep(3)  # let (a)'s backlog settle first
         rate, elapsed, settled = settle_throughput(api, args.settle_count)
-        print(f"    settled {settled}: {rate:.1f} payments/s (first create to last settle "
-              f"{elapsed:.2f} s)")
+        print(
+            f"    settled {settled}: {rate:.1f} payments/s (first create to last settle "
+            f"{elapsed:.2f} s)"
+        )
         print("(c) create → settled minus the 1000 ms delay, one at a time")
         extra = settle_latency(api, args.latency_rounds, 1.0)
         print(f"    {fmt(percentiles(extra))}  ({len(extra)} payments)")
@@ -238,8 +260,10 @@ def main() -> None:
             print(f"    total {phase:22s} {n}")
         api_import = cold_import(runtime, "app", REPO / "functions" / "api")
         worker_import = cold_import(runtime, "handler", REPO / "functions" / "payment_worker")
-        print(f"    cold import: API handler {api_import * 1000:.0f} ms, payment worker "
-              f"{worker_import * 1000:.0f} ms (median of 5 fresh interpreters)")
+        print(
+            f"    cold import: API handler {api_import * 1000:.0f} ms, payment worker "
+            f"{worker_import * 1000:.0f} ms (median of 5 fresh interpreters)"
+        )
     finally:
         runtime.stop()
 

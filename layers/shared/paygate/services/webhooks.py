@@ -217,8 +217,9 @@ class WebhookDelivery:
             next_retry_at=_iso_at(now),
             next_retry_epoch=now,
         )
-        self.repo.create_log(log, event)
-        return self.attempt(log_id, 1, 0)
+        if not self.repo.create_log(log, event):
+            return self.attempt(log_id, 1, 0)  # another delivery of this message made it
+        return self._deliver(log, 1, merchant)
 
     def attempt(self, log_id: str, attempt: int, generation: int) -> str:
         log = self.repo.log(log_id)
@@ -254,8 +255,11 @@ class WebhookDelivery:
             delay_ms=delay_ms,
         )
 
-    def _deliver(self, log: WebhookLogModel, attempt: int) -> str:
-        merchant = self.merchants.get(log.merchant_id)
+    def _deliver(
+        self, log: WebhookLogModel, attempt: int, merchant: MerchantModel | None = None
+    ) -> str:
+        """POST once and record it; `merchant` if the caller has just read it (URL, secret)."""
+        merchant = merchant or self.merchants.get(log.merchant_id)
         code, text = None, ""
         if merchant is None or not merchant.webhook_url:
             text = "No webhook URL configured"

@@ -1,0 +1,143 @@
+/* /dashboard/transactions: the paginated payments table and the refund dialog. */
+(function () {
+  "use strict";
+
+  var P = window.Paygate;
+  var POLL_MS = 2000;
+  var state = P.pageState(10);
+  var timer = null;
+  var loading = false;
+  var current = null; // the payment being refunded
+
+  function cell(testId, content, extra) {
+    return P.el("td", Object.assign({ dataset: { testId: testId } }, extra || {}), content);
+  }
+
+  function row(p) {
+    var actions = P.el("td", { class: "actions" });
+    if (p.status === "success") {
+      actions.appendChild(P.el("button", {
+        type: "button", class: "btn btn-sm", dataset: { testId: "refund-button", paymentId: p.id },
+        text: "Refund", onclick: function () { openRefund(p); },
+      }));
+    }
+    var status = P.el("td", { "data-label": "Status" }, P.badge(p.status, "status"));
+    if (p.status === "failed" && p.error_description) {
+      status.appendChild(P.el("span", { class: "sub", text: p.error_description }));
+    }
+    return P.el("tr", { dataset: { testId: "transaction-row", paymentId: p.id, status: p.status } },
+      cell("payment-id", p.id, { class: "id", "data-label": "Payment ID" }),
+      cell("order-id", p.order_id, { class: "id", "data-label": "Order ID" }),
+      cell("amount", P.money(p.amount, p.currency, true), { class: "num", "data-label": "Amount" }),
+      P.el("td", { "data-label": "Method" }, P.method(p, "method")),
+      status,
+      cell("created-at", P.formatDate(p.created_at), { title: p.created_at || "", "data-label": "Created" }),
+      actions);
+  }
+
+  function load() {
+    if (loading) return;
+    loading = true;
+    clearTimeout(timer);
+    var body = P.byTestId("transactions-body");
+    var offset = (state.page - 1) * state.limit;
+    P.get("/api/v1/payments", { limit: state.limit, offset: offset }).then(function (page) {
+      var data = page.data || [];
+      var total = page.total || 0;
+      if (!data.length && total > 0 && state.page > 1) {
+        state.page = Math.max(1, Math.ceil(total / state.limit));
+        loading = false;
+        return load();
+      }
+      state.save();
+      if (!data.length) {
+        body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 7, class: "empty" },
+          P.el("strong", { text: "No payments yet" }),
+          "Payments appear here as soon as a customer pays one of your orders.")));
+      } else {
+        body.replaceChildren.apply(body, data.map(row));
+      }
+      P.renderPager(P.byTestId("pagination"), state, total, load);
+      // Pending payments settle within seconds: follow them until they do.
+      if (data.some(function (p) { return p.status === "pending"; })) timer = setTimeout(load, POLL_MS);
+    }, function (error) {
+      body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 7, class: "empty" },
+        P.el("strong", { text: "Could not load payments" }), error.description)));
+    }).finally(function () { loading = false; });
+  }
+
+  // ---------------------------------------------------------------- refunds
+  function parseRupees(text) {
+    var clean = String(text || "").replace(/[₹,\s]/g, "");
+    if (!/^\d+(\.\d{1,2})?$/.test(clean)) return null;
+    var parts = clean.split(".");
+    return parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
+  }
+
+  function rupeesText(paise) {
+    return (paise / 100).toFixed(2);
+  }
+
+  function dialog() { return P.byTestId("refund-dialog"); }
+
+  function showRefundError(message) {
+    var node = P.byTestId("refund-error");
+    node.textContent = message;
+    node.hidden = !message;
+    P.byTestId("refund-amount-input").setAttribute("aria-invalid", message ? "true" : "false");
+  }
+
+  function openRefund(payment) {
+    current = payment;
+    showRefundError("");
+    P.byTestId("refund-payment-id").textContent = payment.id;
+    P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true);
+    P.byTestId("refund-amount-input").value = rupeesText(payment.amount);
+    P.byTestId("refund-reason-input").value = "";
+    dialog().showModal();
+    P.byTestId("refund-amount-input").select();
+    // Offer what is left after earlier refunds, when the API can tell.
+    P.get("/api/v1/payments/" + encodeURIComponent(payment.id) + "/refunds", { limit: 100 }).then(function (page) {
+      var taken = (page.data || []).reduce(function (sum, r) { return sum + (Number(r.amount) || 0); }, 0);
+      if (current === payment && taken) {
+        var left = Math.max(0, payment.amount - taken);
+        P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true) +
+          " (" + P.money(taken, payment.currency, true) + " already refunded)";
+        P.byTestId("refund-amount-input").value = rupeesText(left);
+      }
+    }, function () { /* the list is a convenience only */ });
+  }
+
+  function submitRefund(event) {
+    event.preventDefault();
+    if (!current) return;
+    var amount = parseRupees(P.byTestId("refund-amount-input").value);
+    if (!amount) return showRefundError("Enter an amount in rupees, for example 250 or 250.50.");
+    var body = { amount: amount };
+    var reason = P.byTestId("refund-reason-input").value.trim();
+    if (reason) body.reason = reason;
+    var payment = current;
+    P.busy(P.byTestId("refund-submit-button"), function () {
+      return P.post("/api/v1/payments/" + encodeURIComponent(payment.id) + "/refunds", body, { idempotent: true })
+        .then(function (refund) {
+          dialog().close();
+          P.toast("Refund " + refund.id + " of " + P.money(refund.amount, payment.currency, true) +
+            " created (" + refund.status + ")", "success");
+          load();
+        }, function (error) {
+          showRefundError(error.description);
+        });
+    });
+  }
+
+  P.page(function () {
+    P.byTestId("refresh-transactions-button").addEventListener("click", load);
+    P.byTestId("refund-form").addEventListener("submit", submitRefund);
+    dialog().querySelectorAll("[data-close]").forEach(function (button) {
+      button.addEventListener("click", function () { dialog().close(); });
+    });
+    dialog().addEventListener("close", function () { current = null; });
+    load();
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) load(); });
+  });
+})();
