@@ -29,12 +29,14 @@ browser:
 run: setup
 	$(PY) -m infra.local.runtime
 
-# Three pytest processes: the integration tier mocks AWS in-process (mock_aws), which must not
-# be active while the e2e and browser tiers talk to the running local stack.
+# Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
+# not be active while the e2e and browser tiers talk to the running local stack, and the fault
+# suite binds `paygate` to its own stack's tables.
 test: setup browser
 	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)

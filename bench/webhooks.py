@@ -184,8 +184,7 @@ def main() -> None:
         print(f"Deliveries to a local receiver answering 200 ({args.events} test events)")
         rate, elapsed, delivered = delivery_rate(runtime, api, receiver, args.events)
         print(
-            f"    {rate:.1f} deliveries/s ({delivered} in {elapsed:.2f} s, first delivery to "
-            f"last)"
+            f"    {rate:.1f} deliveries/s ({delivered} in {elapsed:.2f} s, first delivery to last)"
         )
         receiver.deliveries.clear()
         print(

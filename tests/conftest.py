@@ -21,8 +21,9 @@ def pytest_collection_modifyitems(config, items):
         for item in items
         if item.path.is_relative_to(config.rootpath / "tests")
     }
-    if "integration" in tiers and tiers & {"e2e", "browser"}:
+    if len(tiers & {"integration", "faults"}) + bool(tiers & {"e2e", "browser"}) > 1:
         raise pytest.UsageError(
-            "tests/integration mocks AWS in-process; run it in its own pytest process "
-            "(make test does: unit+infra, integration, then e2e+browser)"
+            "tests/integration (mock_aws) and tests/faults (paygate bound to its own stack) each "
+            "run in their own pytest process; make test does: unit+infra, integration, "
+            "e2e+browser, faults"
         )

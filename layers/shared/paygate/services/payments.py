@@ -128,6 +128,9 @@ class PaymentService:
         try:
             self.repo.settle(payment, outcome, now, [event], error)
         except ConditionFailed:
+            current = self.repo.get(payment_id)
+            if current is not None and current.status == "pending":
+                raise  # nobody settled it: the write failed for another reason, so retry
             return "already_settled"
         self.publisher.publish([event])
         return outcome

@@ -128,6 +128,9 @@ class RefundService:
         try:
             self.repo.mark_processed(refund, now, [event])
         except ConditionFailed:
+            current = self.repo.get(refund_id)
+            if current is not None and current.status == "pending":
+                raise  # nobody processed it: the write failed for another reason, so retry
             return "already_processed"
         self.publisher.publish([event])
         return "processed"
