@@ -2,7 +2,7 @@
 
 - SQS queues do not invoke Lambda themselves (the local pollers do, as the Lambda service does).
 - A delayed SQS message is seen by a long poll as soon as it becomes visible.
-- The server does not rescan its own package folder for every request.
+- The server does not rescan its own package folder nor re-inspect classes for every request.
 - DynamoDB writes are atomic: conditional writes and transactions are serialised, as DynamoDB
   isolates them, and a transaction rolls back only the items it touched (moto deep-copies every
   table a transaction names, which makes each transaction as slow as the table is large).
@@ -16,6 +16,7 @@ import threading
 import types
 
 from moto import backends
+from moto.core import responses as core_responses
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
 from moto.sqs import models as sqs_models
@@ -107,8 +108,12 @@ _list_modules = backends.list_of_moto_modules
 
 def apply() -> None:
     """Patch moto's SQS and DynamoDB models (idempotent)."""
-    # moto's server lists its package directory on disk for every request; the list is fixed.
+    # moto's server lists its package directory on disk for every request, and inspects the
+    # response class's methods for every request; both answers are fixed.
     backends.list_of_moto_modules = _moto_modules
+    if not hasattr(core_responses.method_names_from_class, "cache_info"):
+        core_responses.method_names_from_class = functools.cache(
+            core_responses.method_names_from_class)
     sqs_models.Queue.__init__ = _init
     sqs_models.Queue.wait_for_messages = _prompt_wait
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_table_passthrough_deepcopy)
