@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from aws_lambda_powertools import Logger
 
 from paygate import clock, ids
@@ -17,21 +15,15 @@ from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import Queue
 from paygate.services.events import EventPublisher, new_event
+from paygate.services.jobs import missing_record
 from paygate.services.orders import OrderService
 from paygate.services.views import payment_public_view, payment_view
 from paygate.settings import Settings
 
 logger = Logger(child=True)
 
-# A settle message may overtake the write of its payment (it is sent first, so that a crash
-# between the two never strands a pending payment). Until this age a missing payment is retried.
-ORPHAN_AFTER_SECONDS = 120
 # How old a cached merchant may be when deciding whether an event goes to its webhook URL.
 URL_MAX_AGE = 5
-
-
-class PaymentNotYetWritten(Exception):
-    """The payment of a settle message is not in the table yet: redeliver the message later."""
 
 
 class PaymentService:
@@ -99,13 +91,7 @@ class PaymentService:
         """Settle one payment exactly once; returns what happened (for logs and tests)."""
         payment = self.repo.get(payment_id)
         if payment is None:
-            if time.time() - sent_at < ORPHAN_AFTER_SECONDS:
-                raise PaymentNotYetWritten(payment_id)
-            logger.warning(
-                "dropping settle message of a payment never written",
-                extra={"payment_id": payment_id},
-            )
-            return "orphan"
+            return missing_record("payment", payment_id, sent_at)
         if payment.status != "pending":
             return "already_settled"
         outcome = rules.decide_outcome(

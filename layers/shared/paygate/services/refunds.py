@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 from aws_lambda_powertools import Logger
 
@@ -18,16 +17,13 @@ from paygate.errors import BadRequest, NotFound
 from paygate.money import parse_amount
 from paygate.queues import Queue
 from paygate.services.events import EventPublisher, new_event
-from paygate.services.payments import ORPHAN_AFTER_SECONDS, URL_MAX_AGE
+from paygate.services.jobs import missing_record
+from paygate.services.payments import URL_MAX_AGE
 from paygate.services.views import payment_view, refund_view
 from paygate.settings import Settings
 
 logger = Logger(child=True)
 EXCEEDS = "Refund amount exceeds available amount"
-
-
-class RefundNotYetWritten(Exception):
-    """The refund of a message is not in the table yet: redeliver the message later."""
 
 
 def parse_refund_request(body: object) -> tuple[int, str | None]:
@@ -105,12 +101,7 @@ class RefundService:
         """Mark one refund processed exactly once; returns what happened."""
         refund = self.repo.get(refund_id)
         if refund is None:
-            if time.time() - sent_at < ORPHAN_AFTER_SECONDS:
-                raise RefundNotYetWritten(refund_id)
-            logger.warning(
-                "dropping message of a refund never written", extra={"refund_id": refund_id}
-            )
-            return "orphan"
+            return missing_record("refund", refund_id, sent_at)
         if refund.status != "pending":
             return "already_processed"
         now = clock.iso()

@@ -26,6 +26,7 @@ from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import MAX_DELAY_SECONDS, Queue
 from paygate.services.events import EventPublisher, new_event
+from paygate.services.jobs import missing_record
 from paygate.settings import Settings
 from paygate.signing import webhook_headers
 from paygate.webhook_urls import check_url
@@ -37,7 +38,6 @@ TEST_SCHEDULE = (0, 5, 10, 15, 20)
 MAX_ATTEMPTS = 5
 TIMEOUT_SECONDS = 5
 RESPONSE_BODY_LIMIT = 4096
-ORPHAN_AFTER_SECONDS = 120
 RELAY_AFTER_SECONDS = 30
 OVERDUE_GRACE_SECONDS = 30
 
@@ -65,10 +65,6 @@ def log_view(log: WebhookLogModel) -> dict:
 
 def _iso_at(epoch: float) -> str:
     return clock.iso(datetime.fromtimestamp(epoch, UTC))
-
-
-class EventNotYetWritten(Exception):
-    """A hand-off message overtook its event's commit: redeliver later."""
 
 
 _sessions = threading.local()
@@ -192,9 +188,7 @@ class WebhookDelivery:
     def dispatch(self, event_id: str, sent_at: float) -> str:
         event = self.repo.event(event_id)
         if event is None:
-            if time.time() - sent_at < ORPHAN_AFTER_SECONDS:
-                raise EventNotYetWritten(event_id)
-            return "orphan"
+            return missing_record("event", event_id, sent_at)
         log_id = log_id_for(event.id)
         if event.dispatch_shard is None:
             # Already handed over: a crash may have left its first attempt undone.
