@@ -318,7 +318,16 @@ class Runtime:
         return self.wait_ready()
 
     def supervise_once(self) -> None:
-        """Restart any child that died while it was wanted."""
+        """Restart any child that died while it was wanted. The emulator keeps its data in
+        memory only, so when it dies everything is redeployed from scratch (data is lost)."""
+        emulator = self.children.get("emulator")
+        if emulator is not None and emulator.wanted and not emulator.running():
+            print("runtime: the emulator exited; its in-memory data is lost. Redeploying.",
+                  flush=True)
+            self.stop()
+            self.children.clear()
+            self.start()
+            return
         for child in self.children.values():
             if child.wanted and not child.running():
                 print(
