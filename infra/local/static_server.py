@@ -66,6 +66,9 @@ def make_handler(root: Path, aliases: dict[str, str], config: bytes, cache_secon
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", cache)
             self.send_header("X-Content-Type-Options", "nosniff")
+            if kind.startswith("application/javascript"):
+                # The SDK is a public script: let merchants load it as an ES module too.
+                self.send_header("Access-Control-Allow-Origin", "*")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)

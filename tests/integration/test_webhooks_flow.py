@@ -249,3 +249,30 @@ def test_internal_target_is_refused_again_at_send_time(receiver):
     assert strict.dispatch(event_id, time.time()) == "retry"
     assert receiver.deliveries == []
     assert "Refused by URL policy" in WebhookLogModel.get(log_id_for(event_id)).response_body
+
+
+def test_waits_beyond_the_sqs_cap_are_chained(receiver, scheduled):
+    """Production schedule: 1800 s after the third failure. SQS delays stop at 900 s, so the
+    message arrives early and goes back for the rest of the wait."""
+    merchant = merchant_with_url(receiver.url)
+    pay(merchant)
+    event_id = queued("event_id")[0]["event_id"]
+    delivery = services().delivery
+    assert delivery.dispatch(event_id, time.time()) == "success"
+    log = WebhookLogModel.get(log_id_for(event_id))
+    due = time.time() + 1800
+    log.update(
+        actions=[
+            WebhookLogModel.status.set("pending"),
+            WebhookLogModel.attempts.set(3),
+            WebhookLogModel.next_retry_epoch.set(due),
+        ]
+    )
+    scheduled.clear()
+    assert delivery.attempt(log.id, 4, 0) == "not_due"
+    ((message, delay_ms),) = scheduled
+    assert message == {"log_id": log.id, "attempt": 4, "generation": 0} and delay_ms == 900_000
+    assert len(receiver.deliveries) == 1  # nothing sent early
+    log.update(actions=[WebhookLogModel.next_retry_epoch.set(time.time() + 300)])
+    assert delivery.attempt(log.id, 4, 0) == "not_due"
+    assert 299_000 <= scheduled[-1][1] <= 300_000
