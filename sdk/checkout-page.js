@@ -517,12 +517,12 @@
     notifyParent('payment_failed', { paymentId: payment.id, error: error });
   }
 
-  function backToForm() {
+  function backToForm(focus) {
     clearFieldErrors();
     show('form');
     selectMethod(state.method);
     var first = forms[state.method].querySelector('input');
-    if (first) {
+    if (first && focus !== false) {
       first.focus();
     }
   }
@@ -536,6 +536,15 @@
   el.cancel.addEventListener('click', function () {
     stopPolling();
     notifyParent('close_modal', {});
+  });
+
+  // In the SDK's modal the focus is in this frame, so Escape arrives here: ask to be closed,
+  // unless a payment is under way.
+  document.addEventListener('keydown', function (event) {
+    if ((event.key === 'Escape' || event.key === 'Esc') && embedded &&
+        el.processing.hidden && el.success.hidden) {
+      notifyParent('close_modal', {});
+    }
   });
 
   // ---------------------------------------------------------------- loading the order
@@ -571,7 +580,9 @@
         showError('Already paid', 'This order has already been paid.', null);
         return;
       }
-      backToForm();
+      // Focus the first field for mouse and keyboard users; on phones that would pop up the
+      // keyboard over the order summary.
+      backToForm(!window.matchMedia || window.matchMedia('(pointer: fine)').matches);
     }, function (error) {
       showError('Could not load this order', error.description, loadOrder);
     });

@@ -14,8 +14,11 @@
  *   </script>
  *
  * Usable as a global (window.PaymentGateway is the class itself), as CommonJS
- * (module.exports = PaymentGateway), with AMD, and as an ES module side-effect import
- * (`import './checkout.js'` then `window.PaymentGateway`).
+ * (module.exports = PaymentGateway, which bundlers hand to `import PaymentGateway from ...`),
+ * with AMD, and as an ES module side-effect import (`import './checkout.js'`, then
+ * `window.PaymentGateway`). The checkout host defaults to the one this script was loaded from
+ * (read from the <script> tag); when bundled or imported as a module there is no such tag, so
+ * pass `checkoutUrl` (the checkout host's base URL, e.g. 'https://checkout.example.com').
  *
  * Messages from the checkout iframe are trusted only when they come from the checkout origin
  * AND from this modal's own iframe; everything else is ignored.
@@ -66,7 +69,7 @@
     'justify-content:center;padding:24px;box-sizing:border-box;background:rgba(15,23,42,.62);',
     '-webkit-backdrop-filter:blur(2px);backdrop-filter:blur(2px);animation:pg-fade .18s ease-out;}',
     '#' + MODAL_ID + ' .modal-content{position:relative;box-sizing:border-box;width:440px;',
-    'max-width:100%;height:680px;max-height:100%;background:#fff;border-radius:16px;',
+    'max-width:100%;height:650px;max-height:100%;background:#fff;border-radius:16px;',
     'box-shadow:0 24px 64px rgba(15,23,42,.35);overflow:visible;animation:pg-rise .22s ease-out;}',
     '#' + MODAL_ID + ' iframe{display:block;width:100%;height:100%;border:0;border-radius:16px;',
     'background:#fff;color-scheme:light;}',
@@ -112,6 +115,8 @@
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new Error('PaymentGateway: checkoutUrl must be an http(s) URL');
     }
+    // Accept the host's base URL, or by mistake the URL of checkout.js or of the page itself.
+    url.pathname = url.pathname.replace(/\/(checkout\.js|checkout\.html|checkout)$/, '/');
     if (url.pathname.charAt(url.pathname.length - 1) !== '/') {
       url.pathname += '/';
     }
