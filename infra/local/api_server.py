@@ -47,8 +47,10 @@ class BacklogServer(ThreadedHTTPServer):
 def serve(host: str, port: int) -> None:
     from app import app  # the function's handler module, on PYTHONPATH as in /var/task
 
+    from paygate.db.connection import warm_up
     from paygate.wiring import services
 
+    warm_up()
     services().merchants.seed_test_merchant()
     config = Config.create(chalice_stage="dev", lambda_timeout=10, app_name="paygate")
     # What chalice.local.create_local_server does, with our handler and a deeper backlog.

@@ -8,6 +8,7 @@ import signal
 import threading
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 
 from infra.local import moto_patches
 
@@ -15,6 +16,8 @@ from infra.local import moto_patches
 def serve(host: str, port: int) -> None:
     """Run moto's server until SIGTERM/SIGINT."""
     moto_patches.apply()
+    # Headers and body leave in separate writes: without this each waits on a delayed ACK.
+    MotoRequestHandler.disable_nagle_algorithm = True
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

@@ -1,7 +1,8 @@
 """Adjustments that make moto behave like AWS for Paygate's local runtime and tests.
 
 - SQS queues do not invoke Lambda themselves (the local pollers do, as the Lambda service does).
-- A delayed SQS message is seen by a long poll as soon as it becomes visible.
+- A delayed SQS message is seen by a long poll as soon as it becomes visible, and a receive
+  costs O(messages) rather than O(messages²).
 - The server does not rescan its own package folder nor re-inspect classes for every request.
 - DynamoDB writes are atomic: conditional writes and transactions are serialised, as DynamoDB
   isolates them, and a transaction rolls back only the items it touched (moto deep-copies every
@@ -13,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+import time
 import types
 
 from moto import backends
@@ -106,6 +108,22 @@ def _moto_modules() -> tuple[str, ...]:
 _list_modules = backends.list_of_moto_modules
 
 
+def _unix_time(dt=None) -> float:
+    return time.time() if dt is None else _moto_unix_time(dt)
+
+
+def _unix_time_millis(dt=None) -> float:
+    return time.time() * 1000.0 if dt is None else _moto_unix_time(dt) * 1000.0
+
+
+_moto_unix_time = sqs_models.unix_time
+
+
+def _retained(self, queue_name: str, message) -> bool:
+    retention = int(self.get_queue(queue_name).message_retention_period)
+    return retention + message.sent_timestamp / 1000 > time.time()
+
+
 def apply() -> None:
     """Patch moto's SQS and DynamoDB models (idempotent)."""
     # moto's server lists its package directory on disk for every request, and inspects the
@@ -113,7 +131,13 @@ def apply() -> None:
     backends.list_of_moto_modules = _moto_modules
     if not hasattr(core_responses.method_names_from_class, "cache_info"):
         core_responses.method_names_from_class = functools.cache(
-            core_responses.method_names_from_class)
+            core_responses.method_names_from_class
+        )
+    # Every received message computed every queue attribute (each a scan of the queue) to read
+    # its retention period, and every clock read went through datetime: O(n²) per long poll.
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained
+    sqs_models.unix_time = _unix_time
+    sqs_models.unix_time_millis = _unix_time_millis
     sqs_models.Queue.__init__ = _init
     sqs_models.Queue.wait_for_messages = _prompt_wait
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_table_passthrough_deepcopy)

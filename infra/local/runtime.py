@@ -322,8 +322,9 @@ class Runtime:
         memory only, so when it dies everything is redeployed from scratch (data is lost)."""
         emulator = self.children.get("emulator")
         if emulator is not None and emulator.wanted and not emulator.running():
-            print("runtime: the emulator exited; its in-memory data is lost. Redeploying.",
-                  flush=True)
+            print(
+                "runtime: the emulator exited; its in-memory data is lost. Redeploying.", flush=True
+            )
             self.stop()
             self.children.clear()
             self.start()

@@ -26,8 +26,10 @@ def _queue_url(sqs, arn: str) -> str:
 
 def run(function_name: str, code_dir: Path, handler_path: str, timeout: int) -> None:
     """Poll every enabled mapping of `function_name` until SIGTERM/SIGINT."""
+    from paygate.db.connection import warm_up
     from paygate.wiring import services  # after the env is in place (table names bind at import)
 
+    warm_up()  # as Lambda's init phase would, before the first message
     sqs = boto3.client("sqs")
     mappings = boto3.client("lambda").list_event_source_mappings(FunctionName=function_name)
     handler = load_handler(code_dir, handler_path)
