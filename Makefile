@@ -35,11 +35,11 @@ run: setup
 test: setup browser
 	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
-	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/browser $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/infra tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: setup

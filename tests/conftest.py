@@ -21,9 +21,10 @@ def pytest_collection_modifyitems(config, items):
         for item in items
         if item.path.is_relative_to(config.rootpath / "tests")
     }
-    if len(tiers & {"integration", "faults"}) + bool(tiers & {"e2e", "browser"}) > 1:
+    live = {"e2e", "browser", "contract", "security"}
+    if len(tiers & {"integration", "faults"}) + bool(tiers & live) > 1:
         raise pytest.UsageError(
             "tests/integration (mock_aws) and tests/faults (paygate bound to its own stack) each "
             "run in their own pytest process; make test does: unit+infra, integration, "
-            "e2e+browser, faults"
+            "e2e+contract+security+browser, faults"
         )

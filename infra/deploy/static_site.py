@@ -48,12 +48,19 @@ CONTENT_TYPES = {
 
 # Extension-less keys for the CDN paths of the checkout site: key -> file it copies.
 CHECKOUT_ALIASES = {"checkout": "checkout.html", "demo": "demo.html"}
+REPO = Path(__file__).resolve().parents[2]
+# Files from outside a site's folder that it publishes too: the dashboard's docs page links the
+# API's OpenAPI document, which lives at the top of the repository.
+SITE_EXTRAS = {"dashboard_static": {"openapi.yaml": REPO / "openapi.yaml"}}
+CONTENT_TYPES_EXTRA = {".yaml": "application/yaml; charset=utf-8"}
 
 
 def content_type(path: Path | str) -> str:
     suffix = Path(path).suffix.lower()
     if suffix in CONTENT_TYPES:
         return CONTENT_TYPES[suffix]
+    if suffix in CONTENT_TYPES_EXTRA:
+        return CONTENT_TYPES_EXTRA[suffix]
     return mimetypes.guess_type(str(path))[0] or "application/octet-stream"
 
 
@@ -111,6 +118,8 @@ def publish(
         source = directory / target
         if source.is_file():
             uploads[key] = (source.read_bytes(), content_type(source), cache_control(source))
+    for key, source in SITE_EXTRAS.get(directory.resolve().name, {}).items():
+        uploads[key] = (source.read_bytes(), content_type(source), cache_control(source))
     uploads[CONFIG_KEY] = (config_js(config), content_type(CONFIG_KEY), HTML_CACHE)
 
     for key, (body, kind, cache) in uploads.items():

@@ -36,6 +36,20 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
             return
         super()._send_error_response(error)
 
+    def __getattr__(self, name: str):
+        # http.server answers methods it has no do_<METHOD> for with an HTML 501 page.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        body = (
+            b'{"error":{"code":"BAD_REQUEST_ERROR","description":"Unsupported method: '
+            + self.command.encode("ascii", "replace")
+            + b'"}}'
+        )
+        self._send_http_response(405, {"Content-Type": "application/json"}, body)
+
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
 

@@ -8,21 +8,15 @@ is made from the environment so one checkout serves any port.
 from __future__ import annotations
 
 import argparse
-import json
-import mimetypes
 import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from infra.deploy.static_site import SITE_EXTRAS, cache_control, config_js, content_type
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def config_js(api_url: str, checkout_url: str) -> bytes:
-    """The runtime config the sites read: `window.PAYGATE_CONFIG`."""
-    config = {"apiBaseUrl": api_url, "checkoutUrl": checkout_url}
-    return f"window.PAYGATE_CONFIG = {json.dumps(config)};\n".encode()
 
 
 def resolve(root: Path, path: str, aliases: dict[str, str]) -> Path | None:
@@ -38,7 +32,9 @@ def resolve(root: Path, path: str, aliases: dict[str, str]) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def make_handler(root: Path, aliases: dict[str, str], config: bytes, cache_seconds: int):
+def make_handler(root: Path, aliases: dict[str, str], config: bytes):
+    extras = SITE_EXTRAS.get(root.name, {})
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # no 40 ms wait between headers and body
@@ -47,16 +43,13 @@ def make_handler(root: Path, aliases: dict[str, str], config: bytes, cache_secon
             path = urlsplit(self.path).path
             if path == "/config.js":
                 return self._send(200, config, "application/javascript", "no-cache")
-            file = resolve(root, path, aliases)
+            file = extras.get(path.lstrip("/")) or resolve(root, path, aliases)
             if file is None:
                 missing = resolve(root, "/404.html", {})
                 body = missing.read_bytes() if missing else b"Not found"
                 return self._send(404, body, "text/html; charset=utf-8", "no-cache")
-            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if kind.startswith("text/") or kind == "application/javascript":
-                kind += "; charset=utf-8"
-            cache = "no-cache" if file.suffix == ".html" else f"public, max-age={cache_seconds}"
-            self._send(200, file.read_bytes(), kind, cache)
+            # The same headers the deploy step gives each object in the buckets.
+            self._send(200, file.read_bytes(), content_type(file), cache_control(file))
 
         do_HEAD = do_GET  # noqa: N815 - stdlib naming
 
@@ -90,7 +83,8 @@ SITES = {
 
 def serve(site: str, host: str, port: int, api_url: str, checkout_url: str) -> None:
     root, aliases = SITES[site]
-    handler = make_handler(root, aliases, config_js(api_url, checkout_url), cache_seconds=300)
+    config = config_js({"apiBaseUrl": api_url, "checkoutUrl": checkout_url})
+    handler = make_handler(root, aliases, config)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())

@@ -132,3 +132,9 @@ def test_clock_iso_format():
 
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", clock.iso())
     assert abs(clock.unix() - time.time()) < 2
+
+
+def test_id_shapes():
+    assert ids.is_id(ids.new_id("pay"), "pay") and ids.is_id(ids.new_uuid(), "uuid")
+    for bad in ("pay_short", "order_" + "a" * 16, "pay_" + "a" * 2048, None, 5, "pay_" + "é" * 16):
+        assert not ids.is_id(bad, "pay")

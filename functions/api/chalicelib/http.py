@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 
 from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
@@ -62,6 +63,17 @@ def _depth(value, limit: int) -> int:
     return deepest
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 would come back out as `Infinity`, which is not JSON
+        raise ValueError("number out of range")
+    return value
+
+
 def json_body(request, required: bool = True):
     """The parsed JSON body; BAD_REQUEST_ERROR when malformed, too large or too deep."""
     raw = request.raw_body or b""
@@ -72,11 +84,15 @@ def json_body(request, required: bool = True):
             raise BadRequest("Request body must be a JSON object")
         return None
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise BadRequest("Malformed JSON in request body") from exc
     if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise BadRequest("JSON nested too deeply")
+    try:  # a lone surrogate (`"\ud800"`) parses, but can be neither stored nor sent back
+        dumps(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("Malformed JSON in request body (invalid Unicode)") from exc
     return value
 
 

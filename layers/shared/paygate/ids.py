@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 import uuid
@@ -17,3 +18,16 @@ def new_id(prefix: str) -> str:
 def new_uuid() -> str:
     """A random UUID string (webhook log ids, merchant ids)."""
     return str(uuid.uuid4())
+
+
+_SHAPES = {
+    prefix: re.compile(prefix + r"_[A-Za-z0-9]{16}") for prefix in ("order", "pay", "rfnd", "evt")
+}
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_id(value: object, prefix: str) -> bool:
+    """Whether `value` has the shape of an id made by `new_id(prefix)` (or `new_uuid()` for
+    prefix "uuid"): anything else cannot exist, so it is not worth a database read."""
+    shape = _UUID if prefix == "uuid" else _SHAPES[prefix]
+    return isinstance(value, str) and shape.fullmatch(value) is not None

@@ -32,7 +32,11 @@ def check_url(url: object, allow_internal: bool, resolve=socket.getaddrinfo) -> 
     """The URL if it may receive webhooks; BadRequest with the reason otherwise."""
     if not isinstance(url, str) or len(url) > 2048:
         raise BadRequest("webhook_url must be a string of at most 2048 characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number in range
+    except ValueError as exc:
+        raise BadRequest("webhook_url must be an http or https URL") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest("webhook_url must be an http or https URL")
     if allow_internal:
@@ -45,7 +49,7 @@ def check_url(url: object, allow_internal: bool, resolve=socket.getaddrinfo) -> 
         try:
             infos = resolve(
                 host,
-                parts.port or (443 if parts.scheme == "https" else 80),
+                port or (443 if parts.scheme == "https" else 80),
                 proto=socket.IPPROTO_TCP,
             )
         except (socket.gaierror, UnicodeError) as exc:

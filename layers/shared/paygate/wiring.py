@@ -71,7 +71,13 @@ def services() -> Services:
         delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
         health=HealthService(counters, work_queues, settings),
         counters=counters,
-        create_payment_key=IdempotentOperation(settings.idempotency_table, "create_payment"),
-        create_order_key=IdempotentOperation(settings.idempotency_table, "create_order"),
-        create_refund_key=IdempotentOperation(settings.idempotency_table, "create_refund"),
+        create_payment_key=IdempotentOperation(
+            settings.idempotency_table, "create_payment", settings.auth_token_secret
+        ),
+        create_order_key=IdempotentOperation(
+            settings.idempotency_table, "create_order", settings.auth_token_secret
+        ),
+        create_refund_key=IdempotentOperation(
+            settings.idempotency_table, "create_refund", settings.auth_token_secret
+        ),
     )

@@ -8,7 +8,7 @@ from paygate.errors import BadRequest
 def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True, int("²") fails
         raise BadRequest(f"{name} must be an integer between {low} and {high}")
     value = int(raw)
     if not low <= value <= high:

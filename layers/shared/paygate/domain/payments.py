@@ -61,7 +61,7 @@ def _expiry_int(value: object) -> int:
         raise ExpiredCard()
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     raise ExpiredCard()
 
@@ -92,14 +92,15 @@ def _parse_card(card: object, today: datetime) -> tuple[str, str, str | None]:
     if not isinstance(number, str):
         raise InvalidCard()
     digits = re.sub(r"[\s-]", "", number)
-    if not digits.isdigit() or not 13 <= len(digits) <= 19 or not luhn_valid(digits):
+    ascii_digits = digits.isascii() and digits.isdigit()  # "²" and "٤" are isdigit() too
+    if not ascii_digits or not 13 <= len(digits) <= 19 or not luhn_valid(digits):
         raise InvalidCard()
     check_expiry(card["expiry_month"], card["expiry_year"], today)
     cvv = card["cvv"]
     if (
         not isinstance(cvv, (str, int))
         or isinstance(cvv, bool)
-        or not re.fullmatch(r"\d{3,4}", str(cvv))
+        or not re.fullmatch(r"[0-9]{3,4}", str(cvv))
     ):
         raise BadRequest("card.cvv must be 3 or 4 digits")
     if not isinstance(card["holder_name"], str):

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from paygate.errors import BadRequest, IdempotencyKeyInUse, IdempotencyKeyReused
 from paygate.jsonutil import dumps
+from paygate.security import redact_card
 
 KEY_TTL_SECONDS = 24 * 3600
 
@@ -35,9 +36,10 @@ def check_key(key: str) -> str:
 class IdempotentOperation:
     """One operation (e.g. `create_payment`) whose results are remembered per merchant and key."""
 
-    def __init__(self, table_name: str, operation: str) -> None:
+    def __init__(self, table_name: str, operation: str, secret: str) -> None:
         self.operation = operation
         self._table_name = table_name
+        self._secret = secret  # keys the card fingerprint in the stored validation hash
         self._runner: Callable | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -83,7 +85,8 @@ class IdempotentOperation:
             "merchant_id": merchant_id,
             "operation": self.operation,
             "key": key,
-            "body": body,
+            # Powertools stores a plain MD5 of this to detect a reused key: never of card data.
+            "body": redact_card(body, self._secret),
         }
         try:
             result = self._runner(request=request)

@@ -34,7 +34,7 @@ class OrderService:
 
     def find(self, order_id: str, merchant_id: str | None = None) -> OrderModel:
         """The order, if it exists (and belongs to `merchant_id` when given); else NotFound."""
-        order = self.repo.get(order_id) if isinstance(order_id, str) and order_id else None
+        order = self.repo.get(order_id) if ids.is_id(order_id, "order") else None
         if order is None or (merchant_id is not None and order.merchant_id != merchant_id):
             raise NotFound("Order not found")
         return order

@@ -123,7 +123,7 @@ class PaymentService:
 
     # ------------------------------------------------------------------ reads
     def _find(self, payment_id: str, merchant_id: str | None) -> PaymentModel:
-        payment = self.repo.get(payment_id) if payment_id else None
+        payment = self.repo.get(payment_id) if ids.is_id(payment_id, "pay") else None
         if payment is None or (merchant_id is not None and payment.merchant_id != merchant_id):
             raise NotFound("Payment not found")
         return payment

@@ -54,7 +54,7 @@ class RefundService:
         self.publisher = publisher
 
     def _payment(self, merchant: MerchantModel, payment_id: str) -> PaymentModel:
-        payment = self.payments.get(payment_id) if payment_id else None
+        payment = self.payments.get(payment_id) if ids.is_id(payment_id, "pay") else None
         if payment is None or payment.merchant_id != merchant.id:
             raise NotFound("Payment not found")
         return payment
@@ -127,7 +127,7 @@ class RefundService:
         return "processed"
 
     def get(self, merchant: MerchantModel, refund_id: str) -> dict:
-        refund = self.repo.get(refund_id) if refund_id else None
+        refund = self.repo.get(refund_id) if ids.is_id(refund_id, "rfnd") else None
         if refund is None or refund.merchant_id != merchant.id:
             raise NotFound("Refund not found")
         return refund_view(refund)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import requests
 from aws_lambda_powertools import Logger
 
-from paygate import clock, security
+from paygate import clock, ids, security
 from paygate.db.merchants import MerchantRepository
 from paygate.db.models import MerchantModel, WebhookLogModel
 from paygate.db.webhooks import WebhookRepository
@@ -134,7 +134,7 @@ class WebhookService:
 
     def retry(self, merchant: MerchantModel, log_id: str) -> dict:
         """Attempts back to 0, deliver at once, then the schedule again (failed logs too)."""
-        log = self.repo.log(log_id) if log_id else None
+        log = self.repo.log(log_id) if ids.is_id(log_id, "uuid") else None
         if log is None or log.merchant_id != merchant.id:
             raise NotFound("Webhook log not found")
         now = time.time()

@@ -1,0 +1,273 @@
+"""`openapi.yaml` is valid OpenAPI 3.1 and describes exactly the Chalice app's operations.
+
+No stack needed: the app's route table and the views' source are read in-process.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+
+import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator
+
+from chalicelib.errors import STATUS_BY_CODE
+from tests.contract.spec import SPEC_PATH, load_spec, operations
+
+CONTRACT_EVENTS = {
+    "payment.created",
+    "payment.pending",
+    "payment.success",
+    "payment.failed",
+    "refund.created",
+    "refund.processed",
+    "webhook.test",
+}
+IDEMPOTENT_OPERATIONS = {
+    ("/api/v1/orders", "POST"),
+    ("/api/v1/payments", "POST"),
+    ("/api/v1/payments/{payment_id}/refunds", "POST"),
+}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def app():
+    from app import app
+
+    return app
+
+
+def route_operations(app) -> set[tuple[str, str]]:
+    return {(path, method) for path, methods in app.routes.items() for method in methods}
+
+
+def mismatch(app, spec: dict) -> str:
+    """'' when the app and the document list the same operations, else what differs."""
+    routes, documented = route_operations(app), operations(spec)
+    lines = [f"route not in openapi.yaml: {m} {p}" for p, m in sorted(routes - documented)]
+    lines += [f"openapi.yaml has no such route: {m} {p}" for p, m in sorted(documented - routes)]
+    return "\n".join(lines)
+
+
+def spec_errors(spec: dict) -> list[str]:
+    """Why `spec` is not valid OpenAPI 3.1 (empty when it is)."""
+    try:
+        return [error.message for error in OpenAPIV31SpecValidator(spec).iter_errors()]
+    except Exception as exc:  # an unresolvable $ref stops the validator
+        return [f"{type(exc).__name__}: {str(exc)[:200]}"]
+
+
+def operation(spec: dict, path: str, method: str) -> dict:
+    return spec["paths"][path][method.lower()]
+
+
+def resolve(spec: dict, node: dict) -> dict:
+    while "$ref" in node:
+        target = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+# ---------------------------------------------------------------- the document itself
+
+
+def test_document_is_valid_openapi_3_1(spec):
+    assert spec["openapi"].startswith("3.1.")
+    assert spec_errors(spec) == []
+
+
+def test_validator_rejects_a_broken_document(spec):
+    """The validity test can fail: a misspelt key, a Swagger-2 body parameter, an operation
+    given as a `$ref` (only path items may be), a dangling reference."""
+
+    def dangle(d):
+        d["paths"]["/health"]["get"]["responses"]["200"] = {"$ref": "#/components/responses/No"}
+
+    for breakage in (
+        lambda d: d["paths"]["/health"]["get"].update(respnses={}),
+        lambda d: d["paths"]["/api/v1/orders"]["post"]["parameters"].append(
+            {"name": "body", "in": "body", "schema": {"type": "object"}}
+        ),
+        lambda d: d["paths"]["/api/v1/orders"].update(
+            options={"$ref": "#/paths/~1api~1v1~1merchant/options"}
+        ),
+        dangle,
+    ):
+        broken = copy.deepcopy(spec)
+        breakage(broken)
+        assert spec_errors(broken)
+
+
+def test_operation_ids_are_unique(spec):
+    ids = [
+        op["operationId"]
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    assert len(ids) == len(set(ids)) == len(operations(spec))
+
+
+# ---------------------------------------------------------------- routes == operations
+
+
+def test_routes_and_document_list_the_same_operations(app, spec):
+    assert mismatch(app, spec) == ""
+
+
+def test_a_missing_or_extra_operation_is_caught(app, spec):
+    fewer = copy.deepcopy(spec)
+    del fewer["paths"]["/api/v1/webhooks/config"]["put"]
+    assert "route not in openapi.yaml: PUT /api/v1/webhooks/config" in mismatch(app, fewer)
+    more = copy.deepcopy(spec)
+    more["paths"]["/api/v1/orders"]["delete"] = {"responses": {"204": {"description": "x"}}}
+    assert "openapi.yaml has no such route: DELETE /api/v1/orders" in mismatch(app, more)
+
+
+def test_preflights_are_exactly_the_routes_that_answer_options(app, spec):
+    with_options = {path for path, methods in app.routes.items() if "OPTIONS" in methods}
+    documented = {p for p, item in spec["paths"].items() if "options" in item}
+    assert with_options == documented
+    # /health and /api/v1/test/* are registered without a preflight on purpose.
+    assert set(app.routes) - with_options == {
+        "/health",
+        "/api/v1/test/merchant",
+        "/api/v1/test/jobs/status",
+    }
+    for path in documented:
+        preflight = spec["paths"][path]["options"]
+        assert preflight["security"] == []
+        assert set(preflight["responses"]) == {"204"}
+
+
+def test_path_parameters_match_the_routes(spec):
+    for path, item in spec["paths"].items():
+        names = set(re.findall(r"{(\w+)}", path))
+        declared = {
+            resolve(spec, p)["name"]
+            for p in item.get("parameters", [])
+            if resolve(spec, p)["in"] == "path"
+        }
+        assert declared == names, path
+
+
+# ---------------------------------------------------------------- security
+
+
+def test_security_matches_the_code(app, spec):
+    """An operation needs credentials in the document iff its view authenticates."""
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {**schemes["ApiKey"], "in": "header", "name": "X-Api-Key"}
+    assert schemes["ApiSecret"] == {**schemes["ApiSecret"], "in": "header", "name": "X-Api-Secret"}
+    assert schemes["BearerToken"]["scheme"] == "bearer"
+    assert spec["security"] == [{"ApiKey": [], "ApiSecret": []}, {"BearerToken": []}]
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            op = operation(spec, path, method)
+            source = inspect.getsource(inspect.unwrap(entry.view_function))
+            authenticates = "current_merchant(" in source and method != "OPTIONS"
+            documented = op.get("security", spec["security"]) != []
+            assert documented == authenticates, f"{method} {path}"
+            if authenticates:
+                assert "401" in op["responses"], f"{method} {path}"
+
+
+# ---------------------------------------------------------------- errors and statuses
+
+
+def test_error_codes_are_the_api_table(spec):
+    assert spec["components"]["schemas"]["ErrorCode"]["enum"] == list(STATUS_BY_CODE)
+
+
+def test_every_error_response_is_the_envelope_with_the_codes_of_its_status(spec):
+    """Each 4xx/5xx is the error envelope, narrowed to the codes the API's one table maps to
+    that status (chalicelib.errors.STATUS_BY_CODE)."""
+    for path, method in operations(spec):
+        responses = operation(spec, path, method)["responses"]
+        if method != "OPTIONS":
+            assert {"429", "500"} <= set(responses), f"{method} {path}"
+        for status, response in responses.items():
+            if not status.startswith(("4", "5")):
+                continue
+            schema = resolve(spec, resolve(spec, response)["content"]["application/json"]["schema"])
+            assert schema["allOf"] == [{"$ref": "#/components/schemas/Error"}], (path, status)
+            codes = schema["properties"]["error"]["properties"]["code"]["enum"]
+            assert codes and all(STATUS_BY_CODE[code] == int(status) for code in codes), (
+                f"{method} {path} {status}: {codes}"
+            )
+
+
+def test_creates_answer_201_and_idempotency_is_documented(spec):
+    for path, method in operations(spec):
+        op = operation(spec, path, method)
+        params = [resolve(spec, p)["name"] for p in op.get("parameters", [])]
+        if (path, method) in IDEMPOTENT_OPERATIONS:
+            assert "Idempotency-Key" in params
+            created = resolve(spec, op["responses"]["201"])
+            assert "Idempotent-Replayed" in created["headers"]
+            assert {"409", "422"} <= set(op["responses"])
+            conflict = resolve(spec, op["responses"]["409"])
+            assert "Retry-After" in conflict["headers"]
+        else:
+            assert "Idempotency-Key" not in params, f"{method} {path}"
+    for path in (
+        "/api/v1/orders",
+        "/api/v1/payments",
+        "/api/v1/payments/public",
+        "/api/v1/payments/{payment_id}/refunds",
+        "/api/v1/auth/signup",
+    ):
+        assert "201" in operation(spec, path, "POST")["responses"], path
+    assert set(operation(spec, "/api/v1/webhooks/test", "POST")["responses"]) >= {"202"}
+    assert set(operation(spec, "/health", "GET")["responses"]) == {"200", "429", "500"}
+
+
+def test_lists_are_pagination_envelopes(spec):
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Page"]["required"]) == {"data", "total", "limit", "offset"}
+    for path in ("/api/v1/payments", "/api/v1/payments/{payment_id}/refunds", "/api/v1/webhooks"):
+        op = operation(spec, path, "GET")
+        params = {resolve(spec, p)["name"]: resolve(spec, p) for p in op["parameters"]}
+        assert params["limit"]["schema"] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 10,
+        }
+        assert params["offset"]["schema"]["minimum"] == 0
+        page = resolve(spec, op["responses"]["200"]["content"]["application/json"]["schema"])
+        assert page["allOf"] == [{"$ref": "#/components/schemas/Page"}]
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+def test_every_webhook_event_is_documented_with_its_signature_headers(spec):
+    assert set(spec["webhooks"]) == CONTRACT_EVENTS
+    assert set(spec["components"]["schemas"]["EventName"]["enum"]) == CONTRACT_EVENTS
+    for name, item in spec["webhooks"].items():
+        post = resolve(spec, item)["post"]
+        headers = {resolve(spec, p)["name"] for p in post["parameters"]}
+        assert headers == {
+            "X-Webhook-Signature",
+            "webhook-id",
+            "webhook-timestamp",
+            "webhook-signature",
+        }, name
+        body = resolve(spec, post["requestBody"]["content"]["application/json"]["schema"])
+        assert body["allOf"] == [{"$ref": "#/components/schemas/EventEnvelope"}], name
+        assert body["properties"]["event"] == {"const": name}
+    envelope = spec["components"]["schemas"]["EventEnvelope"]
+    assert set(envelope["required"]) == {"id", "event", "timestamp", "data"}
+
+
+def test_spec_file_is_at_the_repository_root():
+    assert SPEC_PATH.name == "openapi.yaml" and (SPEC_PATH.parent / "template.yaml").exists()
