@@ -31,7 +31,7 @@ def test_publish_dashboard_to_the_stack_bucket(stack):
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(SITE).parts)
     }
     stored = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
-    assert set(keys) == site | {"config.js"}
+    assert set(keys) == site | {"config.js", "openapi.yaml"}  # the spec the docs page links
     assert set(keys) <= stored
     # S3 website hosting serves /login from login/index.html: no extension-less copies needed.
     assert {"index.html", "404.html", *PAGES.values()} <= stored
