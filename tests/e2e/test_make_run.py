@@ -24,12 +24,20 @@ def listening(port: int) -> bool:
 
 
 def test_runtime_comes_up_prints_urls_and_stops_on_ctrl_c():
-    ports = {name: free_port() for name in ("API_PORT", "CHECKOUT_PORT", "DASHBOARD_PORT",
-                                            "EMULATOR_PORT")}
+    ports = {
+        name: free_port()
+        for name in ("API_PORT", "CHECKOUT_PORT", "DASHBOARD_PORT", "EMULATOR_PORT")
+    }
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "STACK_NAME": "paygate-run"}
     env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "infra.local.runtime"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.runtime"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     try:
         deadline = time.monotonic() + 30

@@ -20,7 +20,6 @@ def test_emulator_killed_is_redeployed_and_healthy_again(stack):
     assert runtime.wait_ready(timeout=30)["status"] == "healthy"
     seeded = requests.get(stack.api + "/api/v1/test/merchant", timeout=5).json()
     assert seeded["seeded"] is True
-    gone = requests.get(f"{stack.api}/api/v1/orders/{order['id']}", headers=TEST_HEADERS,
-                        timeout=5)
+    gone = requests.get(f"{stack.api}/api/v1/orders/{order['id']}", headers=TEST_HEADERS, timeout=5)
     assert gone.status_code == 404  # in-memory emulator: data does not survive it
     assert stack.create_order(800)["status"] == "created"
