@@ -79,7 +79,7 @@ def deploy(
         template = _bundle_dependencies(template)
     template = tpl.package(template, s3, ARTIFACTS_BUCKET)
     template = tpl.to_cloudformation(template, parameters)
-    left_out: list[str] = []
+    left_out: dict[str, str] = {}
     if not full:
         template, left_out = tpl.without_unsupported(template)
     existing = [

@@ -79,9 +79,9 @@ def _references(node, names: set[str]) -> bool:
     )
 
 
-def without_unsupported(template: dict) -> tuple[dict, list[str]]:
+def without_unsupported(template: dict) -> tuple[dict, dict[str, str]]:
     """Drop the resource types the emulator cannot create and everything that refers to them;
-    returns the template and the logical ids left out."""
+    returns the template and the logical ids left out with their types."""
     resources = template["Resources"]
     dropped = {
         name
@@ -101,4 +101,4 @@ def without_unsupported(template: dict) -> tuple[dict, list[str]]:
     template["Outputs"] = {
         k: v for k, v in template.get("Outputs", {}).items() if not _references(v, dropped)
     }
-    return template, sorted(dropped)
+    return template, {name: resources[name]["Type"] for name in sorted(dropped)}

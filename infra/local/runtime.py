@@ -10,6 +10,7 @@ Each is a separate process, restarted if it dies; Ctrl-C stops them all.
 
 from __future__ import annotations
 
+import collections
 import os
 import secrets
 import signal
@@ -126,7 +127,7 @@ class Runtime:
         self.config = config
         self.children: dict[str, Child] = {}
         self.deployment: dict = {}
-        self.left_out: list[str] = []
+        self.left_out: dict[str, str] = {}
         self.base_env = {
             k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"
         }
@@ -367,9 +368,11 @@ def main() -> None:
         print(f"  Dashboard      {c.url(c.dashboard_port)}/login")
         print(f"  AWS endpoint   {c.endpoint}  (stack '{c.stack_name}')")
         if runtime.left_out:
+            kinds = collections.Counter(runtime.left_out.values())
             print(
-                "  Not deployed locally (the emulator cannot create them; Chalice's server and "
-                "the static server stand in): " + ", ".join(runtime.left_out)
+                "  Not deployed locally (moto cannot create them; Chalice's server stands in for "
+                "API Gateway, the static server on the checkout port for CloudFront): "
+                + ", ".join(f"{n} × {kind}" for kind, n in sorted(kinds.items()))
             )
         print("  Test merchant  X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789")
         print("Ctrl-C stops everything.", flush=True)
