@@ -68,6 +68,11 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65536
 
+    @property
+    def webhooks_may_target_internal_hosts(self) -> bool:
+        """Local and test mode deliver to loopback/private receivers; production never does."""
+        return self.local_mode or self.test_mode
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read and validate the settings from `env` (the process environment by default)."""

@@ -96,10 +96,6 @@ class WebhookService:
         self.queue = queue
         self.settings = settings
 
-    @property
-    def allow_internal(self) -> bool:
-        return self.settings.local_mode or self.settings.test_mode
-
     def config(self, merchant: MerchantModel) -> dict:
         """The stored configuration (read fresh: the caller's copy may be cached)."""
         merchant = self.merchants.get(merchant.id) or merchant
@@ -110,7 +106,7 @@ class WebhookService:
             raise BadRequest("webhook_url is required (null or an empty string clears it)")
         url = body["webhook_url"]
         if url not in (None, ""):
-            url = check_url(url, self.allow_internal)
+            url = check_url(url, self.settings.webhooks_may_target_internal_hosts)
         merchant = self.merchants.update_fields(
             merchant, webhook_url=url or None, updated_at=clock.iso()
         )
@@ -282,9 +278,8 @@ class WebhookDelivery:
         return "success" if ok else ("failed" if final else "retry")
 
     def _post_once(self, merchant: MerchantModel, log: WebhookLogModel) -> tuple[int | None, str]:
-        allow_internal = self.settings.local_mode or self.settings.test_mode
         try:
-            url = check_url(merchant.webhook_url, allow_internal)
+            url = check_url(merchant.webhook_url, self.settings.webhooks_may_target_internal_hosts)
         except BadRequest as exc:
             return None, f"Refused by URL policy: {exc.description}"
         body = log.payload.encode()
