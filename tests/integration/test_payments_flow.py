@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import boto3
 import pytest
@@ -260,3 +261,17 @@ def test_idempotency_race_creates_one_payment():
     assert len(created) == 1
     assert set(errors) <= {"IdempotencyKeyInUse"}
     assert sum(1 for _, replayed in results if not replayed) == 1
+
+
+def test_an_overtaking_message_comes_back_after_a_second_not_the_visibility_timeout():
+    sqs = boto3.client("sqs")
+    url = services().settings.payment_queue_url
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"payment_id": "pay_notcommitted0000"}))
+    first = receive_all(url)
+    assert len(first) == 1
+    result = handler("payment_worker")(event_for(first, url), context())
+    assert result["batchItemFailures"]
+    assert receive_all(url) == []  # still invisible right after
+    time.sleep(1.5)
+    again = receive_all(url)  # the queue's own visibility timeout is 60 s
+    assert [m["MessageId"] for m in again] == [first[0]["MessageId"]]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -11,7 +13,31 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from paygate.queues import sqs_client
+from paygate.services.jobs import RecordNotYetWritten
 from paygate.wiring import services
+
+logger = Logger(child=True)
+# A message that overtook its record's commit is retried after this, not after the queue's
+# visibility timeout (60 s): with no bank delay that race is common.
+RETRY_SOON_SECONDS = 1
+
+
+@lru_cache(maxsize=8)
+def _queue_url(queue_arn: str) -> str:
+    _, _, _, _, account, name = queue_arn.split(":")
+    return sqs_client().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def _retry_soon(record: SQSRecord) -> None:
+    try:
+        sqs_client().change_message_visibility(
+            QueueUrl=_queue_url(record.event_source_arn),
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=RETRY_SOON_SECONDS,
+        )
+    except Exception:  # the queue's visibility timeout still brings it back, only later
+        logger.warning("could not shorten the retry", extra={"message_id": record.message_id})
 
 
 def sent_at(record: SQSRecord) -> float:
@@ -27,8 +53,16 @@ def process_batch(
     # A processor per invocation: its state is per batch, and the local runtime runs several
     # batches of one function at once in threads, as Lambda runs them in separate sandboxes.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+    def handle(record: SQSRecord) -> object:
+        try:
+            return record_handler(record)
+        except RecordNotYetWritten:
+            _retry_soon(record)
+            raise
+
     result = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event, record_handler=handle, processor=processor, context=context
     )
     failed = len(result["batchItemFailures"])
     services().counters.add_job_results(kind, len(event["Records"]) - failed, failed)
