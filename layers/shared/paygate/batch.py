@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -21,6 +22,7 @@ logger = Logger(child=True)
 # A message that overtook its record's commit is retried after this, not after the queue's
 # visibility timeout (60 s): with no bank delay that race is common.
 RETRY_SOON_SECONDS = 1
+OVERTAKE_PAUSES = (0.02, 0.05, 0.1)
 
 
 @lru_cache(maxsize=8)
@@ -55,6 +57,11 @@ def process_batch(
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle(record: SQSRecord) -> object:
+        for pause in OVERTAKE_PAUSES:
+            try:
+                return record_handler(record)
+            except RecordNotYetWritten:
+                time.sleep(pause)  # the commit it overtook usually lands within milliseconds
         try:
             return record_handler(record)
         except RecordNotYetWritten:
