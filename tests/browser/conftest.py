@@ -5,23 +5,17 @@ merchant page on its own origin that embeds the SDK, and screenshots in tests/br
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser.chromium import ARTIFACTS, CHROMIUM_ARGS, EXECUTABLE, EXPECT_TIMEOUT_MS
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 360, "height": 640}
 
@@ -96,7 +90,7 @@ def playwright_driver():
 
 @pytest.fixture(scope="session")
 def browser(playwright_driver):
-    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    executable = EXECUTABLE
     if not Path(executable).exists():
         pytest.fail(
             f"Chromium not found at {executable} (apt-get install chromium, or set CHROMIUM)"

@@ -8,7 +8,6 @@ their plain names (`dash_page`, `signed_in`, ...) without shadowing them in the 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,18 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import ARTIFACTS, CHROMIUM_ARGS, EXECUTABLE
+
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "dashboard_static"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 860}
 MOBILE = {"width": 390, "height": 844}
 TEST_EMAIL = "test@example.com"
@@ -86,7 +77,7 @@ def dash_browser_fixture(request):
         return
     from playwright.sync_api import sync_playwright
 
-    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    executable = EXECUTABLE
     if not Path(executable).exists():
         pytest.fail(f"Chromium not found at {executable} (apt-get install chromium)")
     with sync_playwright() as driver:

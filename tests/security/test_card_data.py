@@ -193,7 +193,9 @@ def test_no_card_data_in_any_queue_or_dlq(stack, card_run):
             MessageAttributeNames=["All"],
         )
         for message in received.get("Messages", []):
-            assert leaks(json.dumps(message)) == [], (url, message)
+            # What a message carries (not its random receipt handle, which may spell "cvv").
+            carried = {k: message.get(k) for k in ("Body", "MessageAttributes")}
+            assert leaks(json.dumps(carried)) == [], (url, message)
 
 
 def test_no_card_data_in_any_log(stack, card_run):

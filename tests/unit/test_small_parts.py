@@ -138,3 +138,17 @@ def test_id_shapes():
     assert ids.is_id(ids.new_id("pay"), "pay") and ids.is_id(ids.new_uuid(), "uuid")
     for bad in ("pay_short", "order_" + "a" * 16, "pay_" + "a" * 2048, None, 5, "pay_" + "é" * 16):
         assert not ids.is_id(bad, "pay")
+
+
+def test_an_orphan_message_is_dropped_before_the_redrive_policy_calls_it_poison():
+    from paygate.batch import RETRY_BASE_SECONDS
+    from paygate.services.jobs import ORPHAN_AFTER_SECONDS
+
+    max_receive_count = 5  # template.yaml's RedrivePolicy
+    at, receives = 0.0, []
+    for count in range(1, max_receive_count + 1):
+        receives.append(at)
+        at += RETRY_BASE_SECONDS ** (count - 1)
+    assert receives[0] < 2  # the common race with a commit is retried within a second
+    assert receives[-1] > ORPHAN_AFTER_SECONDS  # the last allowed receive drops it
+    assert ORPHAN_AFTER_SECONDS > 10  # the API function's timeout: no write lands later

@@ -19,9 +19,11 @@ from paygate.services.jobs import RecordNotYetWritten
 from paygate.wiring import services
 
 logger = Logger(child=True)
-# A message that overtook its record's commit is retried after this, not after the queue's
-# visibility timeout (60 s): with no bank delay that race is common.
-RETRY_SOON_SECONDS = 1
+# A message whose record is not there yet comes back after 1, 3, 9, 27 s rather than the queue's
+# visibility timeout (60 s): quick for the common race with a commit, and its fifth receive
+# (about 40 s after sending) is past ORPHAN_AFTER_SECONDS, so an orphan is dropped before the
+# redrive policy (5 receives) would call it poison.
+RETRY_BASE_SECONDS = 3
 OVERTAKE_PAUSES = (0.02, 0.05, 0.1)
 
 
@@ -31,12 +33,16 @@ def _queue_url(queue_arn: str) -> str:
     return sqs_client().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
+def _receives(record: SQSRecord) -> int:
+    return max(1, int(record.attributes.approximate_receive_count or 1))
+
+
 def _retry_soon(record: SQSRecord) -> None:
     try:
         sqs_client().change_message_visibility(
             QueueUrl=_queue_url(record.event_source_arn),
             ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=RETRY_SOON_SECONDS,
+            VisibilityTimeout=RETRY_BASE_SECONDS ** (_receives(record) - 1),
         )
     except Exception:  # the queue's visibility timeout still brings it back, only later
         logger.warning("could not shorten the retry", extra={"message_id": record.message_id})

@@ -3,6 +3,7 @@
 Jobs are queued *before* the write they announce, so a crash between the two can never strand
 a record; the price is that a message may overtake its record's commit, or announce a record
 whose write failed. Until ORPHAN_AFTER_SECONDS the message is retried; after that it is dropped.
+That is longer than the API function's timeout (10 s): a write still in flight cannot be later.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from aws_lambda_powertools import Logger
 
 logger = Logger(child=True)
-ORPHAN_AFTER_SECONDS = 120
+ORPHAN_AFTER_SECONDS = 30
 
 
 class RecordNotYetWritten(Exception):
