@@ -12,8 +12,8 @@ from paygate.errors import BadRequest, ExpiredCard, InvalidCard, InvalidVpa
 VPA_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$")
 CARD_FIELDS = ("number", "expiry_month", "expiry_year", "cvv", "holder_name")
 SUCCESS_PROBABILITY = {"upi": 0.90, "card": 0.95}
-ALWAYS_SUCCEEDS_CARD = "4242424242424242"
-ALWAYS_FAILS_CARD = "4000000000000002"
+TEST_CARD_SUCCEEDS = "4242424242424242"
+TEST_CARD_FAILS = "4000000000000002"
 FAILURE_CODE = "PAYMENT_FAILED"
 FAILURE_DESCRIPTION = "Payment processing failed"
 
@@ -105,7 +105,7 @@ def _parse_card(card: object, today: datetime) -> tuple[str, str, str | None]:
         raise BadRequest("card.cvv must be 3 or 4 digits")
     if not isinstance(card["holder_name"], str):
         raise BadRequest("card.holder_name must be a string")
-    forced = {ALWAYS_SUCCEEDS_CARD: "success", ALWAYS_FAILS_CARD: "failed"}.get(digits)
+    forced = {TEST_CARD_SUCCEEDS: "success", TEST_CARD_FAILS: "failed"}.get(digits)
     return card_network(digits), digits[-4:], forced
 
 
