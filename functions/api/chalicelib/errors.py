@@ -41,7 +41,11 @@ def envelope(
 
 
 def error_response(exc: PaygateError, request_id: str | None) -> Response:
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.code == "IDEMPOTENCY_KEY_IN_USE" else None
+    headers = None
+    if exc.code == "IDEMPOTENCY_KEY_IN_USE":
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    elif exc.code == "RATE_LIMITED":
+        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
     return envelope(exc.code, exc.description, request_id, headers=headers)
 
 

@@ -58,6 +58,10 @@ class RateLimited(PaygateError):
     code = "RATE_LIMITED"
     default_description = "Too many requests"
 
+    def __init__(self, description: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
 
 class Conflict(PaygateError):
     """A conditional write lost: the record changed under us (callers decide what it means)."""

@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -210,3 +211,5 @@ class CounterModel(Model):
     completed = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     heartbeat_at = NumberAttribute(null=True)
+    hits = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
