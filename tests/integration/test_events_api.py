@@ -47,9 +47,7 @@ def crowd():
     merchant = new_merchant()
     times = [f"2026-01-15T10:31:00.00{ms}Z" for ms in range(4)]
     rng = random.Random(7)
-    events = [
-        store(merchant.id, rng.choice(EVENT_TYPES[:3]), rng.choice(times)) for _ in range(60)
-    ]
+    events = [store(merchant.id, rng.choice(EVENT_TYPES[:3]), rng.choice(times)) for _ in range(60)]
     newest_first = sorted(events, key=lambda e: e.list_key, reverse=True)
     return merchant, newest_first, times
 
@@ -123,9 +121,7 @@ def test_a_cursor_of_another_type_or_outside_the_window_still_works(crowd):
     page = services().events.list(
         merchant, {"type": other, "starting_after": cursor.id, "limit": "100"}
     )
-    assert [e["id"] for e in page["data"]] == [
-        e.id for e in newest_first[6:] if e.event == other
-    ]
+    assert [e["id"] for e in page["data"]] == [e.id for e in newest_first[6:] if e.event == other]
     # A cursor newer than created_lt: the time bound wins.
     page = services().events.list(
         merchant,

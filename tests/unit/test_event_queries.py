@@ -124,7 +124,7 @@ def test_list_keys_order_by_time_then_id():
     c = list_key("2026-01-15T10:31:00.001Z", "evt_A" + "a" * 15)
     assert sorted([c, b, a]) == [a, b, c]
     # A time bound sorts before every event of that millisecond and after every earlier one.
-    assert "2026-01-15T10:31:00.000Z" < a and "2026-01-15T10:31:00.001Z" > b
+    assert a > "2026-01-15T10:31:00.000Z" and b < "2026-01-15T10:31:00.001Z"
 
 
 def test_events_expire_after_30_days():
