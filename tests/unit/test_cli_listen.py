@@ -19,15 +19,9 @@ from paygate_cli.main import parse_since
 from paygate_cli.state import StateFile, config_dir, state_path
 from standardwebhooks.webhooks import Webhook
 
+from tests.unit.cli_fakes import Answer
+
 T0 = datetime(2026, 1, 15, 10, 31, tzinfo=UTC)
-
-
-class Answer:
-    def __init__(self, status: int, body: dict) -> None:
-        self.status_code, self._body, self.text = status, body, json.dumps(body)
-
-    def json(self):
-        return self._body
 
 
 class FakeEventsApi(requests.Session):

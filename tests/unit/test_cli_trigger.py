@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import requests
 from paygate_cli import main as cli
@@ -11,13 +9,7 @@ from paygate_cli import trigger as triggers
 from paygate_cli.api import PaygateApi
 from paygate_cli.trigger import SCENARIOS, TriggerFailed, trigger
 
-
-class Answer:
-    def __init__(self, status: int, body: dict) -> None:
-        self.status_code, self._body, self.text = status, body, json.dumps(body)
-
-    def json(self):
-        return self._body
+from tests.unit.cli_fakes import Answer
 
 
 class FakeBank(requests.Session):
