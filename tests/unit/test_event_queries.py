@@ -130,3 +130,30 @@ def test_list_keys_order_by_time_then_id():
 def test_events_expire_after_30_days():
     created = datetime(2026, 1, 15, 10, 31, tzinfo=UTC)
     assert clock.iso(expires_at(created)) == "2026-02-14T10:31:00.000Z"
+
+
+class NoReads:
+    """A repository that fails the test if the service reads anything."""
+
+    def get(self, event_id):
+        raise AssertionError(f"read {event_id!r}")
+
+    def page(self, *args, **kwargs):
+        raise AssertionError("listed")
+
+
+@pytest.mark.parametrize("event_id", ["evt_short", "EVT_" + "a" * 16, "../evt", "evt_" + "é" * 16])
+def test_malformed_ids_are_not_found_without_a_read(event_id):
+    from types import SimpleNamespace
+
+    from paygate.errors import NotFound
+    from paygate.services.events import EventService
+
+    service = EventService(NoReads())
+    merchant = SimpleNamespace(id="m1")
+    with pytest.raises(NotFound):
+        service.get(merchant, event_id)
+    with pytest.raises(BadRequest, match=CURSOR_ERROR):
+        service.list(merchant, {"starting_after": event_id})
+    with pytest.raises(BadRequest, match="limit"):
+        service.list(merchant, {"limit": "1000"})

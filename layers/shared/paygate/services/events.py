@@ -75,10 +75,10 @@ class EventService:
         self.repo = repo
 
     def _own(self, merchant: MerchantModel, event_id: str) -> EventModel | None:
+        """The merchant's event; None for a malformed id (not worth a read), an unknown one or
+        another merchant's, alike."""
         event = self.repo.get(event_id) if ids.is_id(event_id, "evt") else None
-        if event is None or event.merchant_id != merchant.id or event.list_key is None:
-            return None
-        return event
+        return event if event is not None and event.merchant_id == merchant.id else None
 
     def get(self, merchant: MerchantModel, event_id: str) -> dict:
         """One event; another merchant's id is not found, exactly as an unknown one."""
@@ -93,7 +93,7 @@ class EventService:
         below = wanted.created_lt
         if wanted.starting_after is not None:
             cursor = self._own(merchant, wanted.starting_after)
-            if cursor is None:
+            if cursor is None or cursor.list_key is None:  # unlisted: written before the index
                 raise BadRequest(rules.CURSOR_ERROR)
             below = min(filter(None, (below, cursor.list_key)))
         events, has_more = self.repo.page(
