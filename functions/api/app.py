@@ -4,11 +4,11 @@ from chalice import Chalice
 
 from chalicelib.errors import from_chalice_error
 from chalicelib.http import cors_headers, request_id
-from chalicelib.routes import auth, orders, payments, refunds, system, webhooks
+from chalicelib.routes import auth, events, orders, payments, refunds, system, webhooks
 
 app = Chalice(app_name="paygate")
 app.api.cors = False
-for module in (system, auth, orders, payments, refunds, webhooks):
+for module in (system, auth, orders, payments, refunds, webhooks, events):
     app.register_blueprint(module.bp)
 
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 import requests
 
-from tests.contract.spec import load_spec
+from tests.contract.spec import load_spec, preflight_paths
 from tests.support.stack import TEST_HEADERS
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +21,13 @@ CORS_HEADERS = (
     "Access-Control-Max-Age",
     "Access-Control-Allow-Credentials",
 )
-PREFLIGHT_PATHS = sorted(p for p, item in load_spec()["paths"].items() if "options" in item)
+PREFLIGHT_PATHS = sorted(preflight_paths(load_spec()))
 SAMPLE_IDS = {
     "order_id": "order_0000000000000000",
     "payment_id": "pay_0000000000000000",
     "refund_id": "rfnd_0000000000000000",
     "log_id": "00000000-0000-4000-8000-000000000000",
+    "event_id": "evt_0000000000000000",
 }
 
 

@@ -17,6 +17,7 @@ class Services:
     refunds: object
     webhooks: object
     delivery: object
+    events: object
     health: object
     counters: object
     create_payment_key: object
@@ -28,13 +29,14 @@ class Services:
 def services() -> Services:
     """The process's services, wired to their repositories and queues."""
     from paygate.db.counters import CounterRepository
+    from paygate.db.events import EventRepository
     from paygate.db.merchants import MerchantRepository
     from paygate.db.orders import OrderRepository
     from paygate.db.payments import PaymentRepository
     from paygate.db.refunds import RefundRepository
     from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
-    from paygate.services.events import EventPublisher
+    from paygate.services.events import EventPublisher, EventService
     from paygate.services.health import HealthService
     from paygate.services.idempotency import IdempotentOperation
     from paygate.services.merchants import MerchantService
@@ -69,6 +71,7 @@ def services() -> Services:
             webhook_repo, merchant_repo, publisher, counters, work_queues[2], settings
         ),
         delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
+        events=EventService(EventRepository()),
         health=HealthService(counters, work_queues, settings),
         counters=counters,
         create_payment_key=IdempotentOperation(
