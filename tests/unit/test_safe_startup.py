@@ -224,9 +224,9 @@ def test_concurrent_health_checks_share_one_reading():
 def test_test_endpoints_exist_only_in_test_or_local_mode(
     monkeypatch, test_mode, local_mode, status
 ):
+    from app import app
     from chalice.test import Client
 
-    from app import app
     from chalicelib import http
     from chalicelib.routes import system
 
