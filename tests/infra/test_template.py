@@ -189,6 +189,8 @@ def test_emulator_leaves_out_only_api_gateway_and_cloudfront(cfn):
         "AWS::Lambda::Permission",
         "AWS::CloudFront::Distribution",
         "AWS::CloudFront::OriginAccessControl",
+        "AWS::CloudFront::Function",
+        "AWS::CloudFront::ResponseHeadersPolicy",
         "AWS::S3::BucketPolicy",
     }
     kept = {r["Type"] for r in stripped["Resources"].values()}
