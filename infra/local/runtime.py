@@ -370,8 +370,8 @@ def main() -> None:
         if runtime.left_out:
             kinds = collections.Counter(runtime.left_out.values())
             print(
-                "  Not deployed locally (moto cannot create them; Chalice's server stands in for "
-                "API Gateway, the static server on the checkout port for CloudFront): "
+                "  Not deployed locally (the emulator cannot create them; Chalice's server stands "
+                "in for API Gateway, the static servers on the site ports for CloudFront): "
                 + ", ".join(f"{n} × {kind}" for kind, n in sorted(kinds.items()))
             )
         print("  Test merchant  X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789")
