@@ -23,21 +23,6 @@ DISTRIBUTIONS = {"dashboard": "DashboardDistribution", "checkout": "SdkDistribut
 API_ORIGIN = "https://${PaygateApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 
 
-@pytest.fixture(scope="module")
-def sam() -> dict:
-    return tpl.load_template()
-
-
-@pytest.fixture(scope="module")
-def cfn(sam) -> dict:
-    packaged = copy.deepcopy(sam)
-    for resource in packaged["Resources"].values():
-        for key in ("CodeUri", "ContentUri"):
-            if key in resource.get("Properties", {}):
-                resource["Properties"][key] = "s3://bucket/key.zip"
-    return tpl.to_cloudformation(packaged, {"AuthTokenSecret": "x" * 40})
-
-
 def of_type(template: dict, kind: str) -> dict:
     return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
 
