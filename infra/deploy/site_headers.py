@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from infra.deploy import template as tpl
-
 API_ORIGIN_VARIABLE = "${ApiOrigin}"
 
 
@@ -40,7 +38,11 @@ def _csp(value, api_origin: str) -> str:
 def security_headers(distribution: str, api_origin: str, template: dict | None = None) -> dict:
     """HTTP headers of the distribution's response headers policy, its CSP naming
     `api_origin` as the API."""
-    config = _policy(template or tpl.load_template(), distribution)["SecurityHeadersConfig"]
+    if template is None:
+        from infra.deploy.template import load_template  # the SAM parser: only when needed
+
+        template = load_template()
+    config = _policy(template, distribution)["SecurityHeadersConfig"]
     headers = {}
     if "StrictTransportSecurity" in config:
         hsts = config["StrictTransportSecurity"]

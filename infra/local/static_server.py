@@ -11,6 +11,7 @@ is made from the environment so one checkout serves any port.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,10 +96,17 @@ SITES = {
 }
 
 
-def serve(site: str, host: str, port: int, api_url: str, checkout_url: str) -> None:
-    root, aliases, distribution = SITES[site]
+def site_headers(site: str, api_url: str) -> dict:
+    """The security headers the site's distribution adds, naming the API at `api_url`."""
+    return security_headers(SITES[site][2], origin_of(api_url))
+
+
+def serve(
+    site: str, host: str, port: int, api_url: str, checkout_url: str, headers: dict | None = None
+) -> None:
+    root, aliases, _ = SITES[site]
     config = config_js({"apiBaseUrl": api_url, "checkoutUrl": checkout_url})
-    headers = security_headers(distribution, origin_of(api_url))
+    headers = site_headers(site, api_url) if headers is None else headers
     handler = make_handler(root, aliases, config, headers)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -114,5 +122,8 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--checkout-url", required=True)
+    parser.add_argument(
+        "--headers", type=json.loads, help="the headers as JSON (default: read template.yaml)"
+    )
     args = parser.parse_args()
-    serve(args.site, args.host, args.port, args.api_url, args.checkout_url)
+    serve(args.site, args.host, args.port, args.api_url, args.checkout_url, args.headers)
