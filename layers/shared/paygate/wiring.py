@@ -33,15 +33,22 @@ def services() -> Services:
     from paygate.db.merchants import MerchantRepository
     from paygate.db.orders import OrderRepository
     from paygate.db.payments import PaymentRepository
+    from paygate.db.rate_limits import RateLimitRepository
     from paygate.db.refunds import RefundRepository
     from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
     from paygate.services.events import EventPublisher, EventService
     from paygate.services.health import HealthService
     from paygate.services.idempotency import IdempotentOperation
-    from paygate.services.merchants import MerchantService
+    from paygate.services.merchants import (
+        LOGIN_FAILURES,
+        LOGIN_WINDOW_SECONDS,
+        LoginLimits,
+        MerchantService,
+    )
     from paygate.services.orders import OrderService
     from paygate.services.payments import PaymentService
+    from paygate.services.rate_limits import RateLimiter
     from paygate.services.refunds import RefundService
     from paygate.services.webhooks import WebhookDelivery, WebhookService
 
@@ -57,9 +64,14 @@ def services() -> Services:
     ]
     publisher = EventPublisher(work_queues[2])
     webhook_repo = WebhookRepository()
+    rate_limits = RateLimitRepository()
+    login_limits = LoginLimits(
+        account=RateLimiter(rate_limits, "login-account", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
+        address=RateLimiter(rate_limits, "login-address", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
+    )
     return Services(
         settings=settings,
-        merchants=MerchantService(merchant_repo, settings),
+        merchants=MerchantService(merchant_repo, settings, login_limits),
         orders=orders,
         payments=PaymentService(
             payment_repo, orders, counters, work_queues[0], settings, merchant_repo, publisher

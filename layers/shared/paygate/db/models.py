@@ -56,6 +56,11 @@ class MerchantModel(Model):
     seeded = BooleanAttribute(default=False)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+    # Credentials rotation: a rolled API secret stays valid until its expiry (unix seconds);
+    # dashboard tokens carry `token_version` and die when it moves on.
+    previous_api_secret = UnicodeAttribute(null=True)
+    previous_api_secret_expires_at = NumberAttribute(null=True)
+    token_version = NumberAttribute(default=0)
     by_api_key = MerchantByApiKey()
     by_email = MerchantByEmail()
 
