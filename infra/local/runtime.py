@@ -42,6 +42,7 @@ PARAMETER_OF = {
     "WEBHOOK_RETRY_INTERVALS_TEST": "WebhookRetryIntervalsTest",
     "TEST_MERCHANT_WEBHOOK_URL": "TestMerchantWebhookUrl",
     "DEMO_LOGIN": "DemoLogin",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "WebhookAllowPrivateTargets",
 }
 
 
@@ -156,6 +157,8 @@ class Runtime:
         params = {
             "LocalMode": "true",
             "DemoLogin": "true",
+            # Local receivers live on loopback; the deployed template keeps this false.
+            "WebhookAllowPrivateTargets": "true",
             "WorkerStatusSource": "heartbeat",
             "AuthTokenSecret": os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32),
             "CorsAllowedOrigins": ",".join(origins),

@@ -31,6 +31,7 @@ def services() -> Services:
     from paygate.db.merchants import MerchantRepository
     from paygate.db.orders import OrderRepository
     from paygate.db.payments import PaymentRepository
+    from paygate.db.rate_limits import RateLimitRepository
     from paygate.db.refunds import RefundRepository
     from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
@@ -40,8 +41,13 @@ def services() -> Services:
     from paygate.services.merchants import MerchantService
     from paygate.services.orders import OrderService
     from paygate.services.payments import PaymentService
+    from paygate.services.rate_limits import RateLimiter
     from paygate.services.refunds import RefundService
-    from paygate.services.webhooks import WebhookDelivery, WebhookService
+    from paygate.services.webhooks import (
+        TEST_WEBHOOKS_PER_MINUTE,
+        WebhookDelivery,
+        WebhookService,
+    )
 
     settings = get_settings()
     merchant_repo = MerchantRepository()
@@ -66,7 +72,13 @@ def services() -> Services:
             RefundRepository(), payment_repo, work_queues[1], settings, merchant_repo, publisher
         ),
         webhooks=WebhookService(
-            webhook_repo, merchant_repo, publisher, counters, work_queues[2], settings
+            webhook_repo,
+            merchant_repo,
+            publisher,
+            counters,
+            work_queues[2],
+            settings,
+            RateLimiter(RateLimitRepository(), "webhook_test", TEST_WEBHOOKS_PER_MINUTE, 60),
         ),
         delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
         health=HealthService(counters, work_queues, settings),

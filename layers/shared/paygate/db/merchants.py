@@ -6,9 +6,11 @@ import time
 
 from pynamodb.transactions import TransactWrite
 
+from paygate import clock
 from paygate.db.connection import shared_connection
 from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import MerchantModel
+from paygate.signing import SigningSecrets
 
 
 def _lock(kind: str, value: str) -> MerchantModel:
@@ -83,3 +85,30 @@ class MerchantRepository:
         with storage_errors():
             merchant.update(actions=actions, condition=MerchantModel.id.exists())
         return self._keep(merchant)
+
+    def replace_webhook_secrets(
+        self, merchant: MerchantModel, expected_current: str | None, secrets: SigningSecrets
+    ) -> bool:
+        """Store `secrets` if the current secret is still `expected_current` (so two rotations
+        at once never keep a secret nobody was given); False when it changed meanwhile."""
+        actions = [
+            MerchantModel.webhook_secret.set(secrets.current),
+            MerchantModel.updated_at.set(clock.iso()),
+        ]
+        for attribute, value in (
+            (MerchantModel.webhook_previous_secret, secrets.previous),
+            (MerchantModel.webhook_previous_secret_expires_at, secrets.previous_expires_at),
+        ):
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        condition = MerchantModel.id.exists() & (
+            MerchantModel.webhook_secret == expected_current
+            if expected_current is not None
+            else MerchantModel.webhook_secret.does_not_exist()
+        )
+        try:
+            with storage_errors():
+                merchant.update(actions=actions, condition=condition)
+        except ConditionFailed:
+            return False
+        self._keep(merchant)
+        return True
