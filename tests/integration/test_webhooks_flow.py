@@ -204,29 +204,40 @@ def test_orphan_hand_off_is_retried_then_dropped():
     assert worker(event_for([old], url), context()) == {"batchItemFailures": []}
 
 
-def test_internal_urls_are_refused_outside_local_and_test_mode():
+def strict_settings():
+    """Production's policy, even with test and local mode on: they never imply the allowance."""
     from dataclasses import replace
 
+    return replace(
+        services().settings, local_mode=True, test_mode=True, webhook_allow_private_targets=False
+    )
+
+
+def test_internal_urls_are_refused_unless_private_targets_are_allowed():
     from paygate.errors import BadRequest
     from paygate.services.webhooks import WebhookService
 
     svc = services()
-    production = replace(svc.settings, local_mode=False, test_mode=False)
     webhooks = WebhookService(
         svc.webhooks.repo,
         svc.webhooks.merchants,
         svc.webhooks.publisher,
         svc.counters,
         svc.webhooks.queue,
-        production,
+        strict_settings(),
+        svc.webhooks.test_limiter,
     )
     merchant = new_merchant()
     for url in (
         "http://127.0.0.1/x",
         "http://10.0.0.8/x",
         "http://169.254.169.254/x",
+        "http://100.64.0.1/x",
         "http://[::1]/x",
+        "http://[2002:7f00:1::]/x",
         "http://localhost:9000/x",
+        "http://2130706433/x",
+        "http://127.0.0.1:18999\\@example.com/",
     ):
         with pytest.raises(BadRequest):
             webhooks.set_url(merchant, {"webhook_url": url})
@@ -234,21 +245,20 @@ def test_internal_urls_are_refused_outside_local_and_test_mode():
 
 
 def test_internal_target_is_refused_again_at_send_time(receiver):
-    from dataclasses import replace
-
     from paygate.services.webhooks import WebhookDelivery
 
-    merchant = merchant_with_url(receiver.url)  # saved while local mode allowed it
+    merchant = merchant_with_url(receiver.url)  # saved while private targets were allowed
     pay(merchant)
     event_id = queued("event_id")[0]["event_id"]
     svc = services()
-    production = replace(svc.settings, local_mode=False, test_mode=False)
     strict = WebhookDelivery(
-        svc.delivery.repo, svc.delivery.merchants, svc.delivery.queue, production
+        svc.delivery.repo, svc.delivery.merchants, svc.delivery.queue, strict_settings()
     )
     assert strict.dispatch(event_id, time.time()) == "retry"
     assert receiver.deliveries == []
-    assert "Refused by URL policy" in WebhookLogModel.get(log_id_for(event_id)).response_body
+    body = WebhookLogModel.get(log_id_for(event_id)).response_body
+    assert body.startswith("Refused by URL policy") and "loopback" in body
+    assert "received" not in body  # nothing of an internal answer is ever stored
 
 
 def test_waits_beyond_the_sqs_cap_are_chained(receiver, scheduled):

@@ -103,7 +103,7 @@ def test_after_the_overlap_only_the_new_secret_signs():
 
 def test_a_zero_overlap_drops_the_old_secret_at_once_and_a_second_roll_keeps_one_previous():
     old, new, secrets = rolled_secrets(overlap=0, now=1_700_000_000)
-    assert secrets.in_use(1_700_000_000) == (new,)
+    assert secrets.in_use(1_699_999_999) == (new,) and secrets.previous is None
     newest = security.new_webhook_secret()
     again = secrets.rolled(newest, 600, 1_700_000_100)
     assert again.in_use(1_700_000_200) == (newest, new)  # `old` is gone for good

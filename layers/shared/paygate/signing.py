@@ -30,7 +30,9 @@ class SigningSecrets:
 
     def rolled(self, new_secret: str, overlap_seconds: int, now: float) -> SigningSecrets:
         """After a rotation at `now`: `new_secret` signs, and the current one also signs for
-        `overlap_seconds` more (an older previous secret is dropped)."""
+        `overlap_seconds` more (an older previous secret is dropped). No overlap keeps none."""
+        if overlap_seconds <= 0:
+            return SigningSecrets(new_secret)
         return SigningSecrets(new_secret, self.current, now + overlap_seconds)
 
 

@@ -163,12 +163,12 @@ class WebhookService:
         overlap = overlap_seconds(body)
         for _ in range(3):
             merchant = self.merchants.get(merchant.id) or merchant
-            current = signing_secrets(merchant)
-            rolled = current.rolled(security.new_webhook_secret(), overlap, time.time())
+            now = time.time()
+            rolled = signing_secrets(merchant).rolled(security.new_webhook_secret(), overlap, now)
             if self.merchants.replace_webhook_secrets(merchant, merchant.webhook_secret, rolled):
                 return {
                     "webhook_secret": rolled.current,
-                    "previous_secret_expires_at": _iso_at(rolled.previous_expires_at),
+                    "previous_secret_expires_at": _iso_at(now + overlap),
                 }
         raise Conflict("The webhook secret changed while regenerating it; try again")
 
