@@ -168,7 +168,9 @@ class Runtime:
 
     def _function_config(self, logical_id: str) -> dict:
         name = self.deployment["resources"][logical_id]
-        return boto3.client("lambda").get_function_configuration(FunctionName=name)
+        # This runtime's own endpoint, not the process's: a test may run two stacks at once.
+        client = boto3.client("lambda", endpoint_url=self.config.endpoint)
+        return client.get_function_configuration(FunctionName=name)
 
     # ------------------------------------------------------------------ phases
     def start_emulator(self) -> None:

@@ -10,6 +10,7 @@ send time.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -29,13 +30,26 @@ def listener():
 
 @pytest.fixture(scope="module")
 def strict_stack(tmp_path_factory, listener):
-    stack = start_stack(
-        tmp_path_factory.mktemp("strict-stack-logs"),
-        WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
-        TEST_MERCHANT_WEBHOOK_URL=listener.url,
-    )
+    # Starting a stack points this process's AWS_* environment at its emulator; the session's
+    # shared stack (and the tests after this module) must keep theirs.
+    saved = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    try:
+        stack = start_stack(
+            tmp_path_factory.mktemp("strict-stack-logs"),
+            WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
+            TEST_MERCHANT_WEBHOOK_URL=listener.url,
+        )
+    finally:
+        _restore(saved)
     yield stack
     stack.runtime.stop()
+    _restore(saved)
+
+
+def _restore(saved: dict[str, str]) -> None:
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
+    os.environ.update(saved)
 
 
 def logs(stack, headers) -> list[dict]:

@@ -12,7 +12,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from infra.local.hostile_receivers import HostileReceiver
-from infra.local.webhook_receiver import Receiver
 from paygate.db.models import WebhookLogModel
 from paygate.errors import RateLimited
 from paygate.services.webhooks import RELAY_OVERDUE_AFTER_SECONDS, log_id_for
@@ -23,16 +22,10 @@ from tests.integration.helpers import (
     event_for,
     fake_message,
     handler,
+    merchant_with_url,
     new_merchant,
     receive_all,
 )
-
-
-@pytest.fixture
-def receiver():
-    running = Receiver("unused").start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -60,12 +53,6 @@ def resent_for(log_id: str, delivery) -> list[dict]:
         for m in receive_all(services().settings.webhook_queue_url)
         if json.loads(m["Body"]).get("log_id") == log_id
     ]
-
-
-def merchant_with_url(url):
-    merchant = new_merchant()
-    services().webhooks.set_url(merchant, {"webhook_url": url})
-    return services().merchants.repo.get(merchant.id)
 
 
 def test_event_messages(merchant) -> list[dict]:

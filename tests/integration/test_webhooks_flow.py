@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from infra.local.webhook_receiver import Receiver
 from paygate.db.models import EventModel, WebhookLogModel
 from paygate.services.webhooks import log_id_for
 from paygate.wiring import services
@@ -17,16 +16,10 @@ from tests.integration.helpers import (
     event_for,
     fake_message,
     handler,
+    merchant_with_url,
     new_merchant,
     receive_all,
 )
-
-
-@pytest.fixture
-def receiver():
-    running = Receiver("unused").start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -47,12 +40,6 @@ def scheduled(monkeypatch):
 
     monkeypatch.setattr(queue, "send", recording)
     return seen
-
-
-def merchant_with_url(url):
-    merchant = new_merchant()
-    services().webhooks.set_url(merchant, {"webhook_url": url})
-    return services().merchants.repo.get(merchant.id)
 
 
 def pay(merchant, vpa="success@bank"):
