@@ -86,13 +86,13 @@ class MerchantRepository:
             merchant.update(actions=actions, condition=MerchantModel.id.exists())
         return self._keep(merchant)
 
-    def replace_webhook_secrets(
-        self, merchant: MerchantModel, expected_current: str | None, secrets: SigningSecrets
-    ) -> bool:
-        """Store `secrets` if the current secret is still `expected_current` (so two rotations
-        at once never keep a secret nobody was given); False when it changed meanwhile."""
+    def replace_webhook_secrets(self, merchant: MerchantModel, secrets: SigningSecrets) -> bool:
+        """Store `secrets` if no other rotation happened since `merchant` was read (so two
+        rotations at once never keep a secret nobody was given); False when one did."""
+        version = merchant.webhook_rotations
         actions = [
             MerchantModel.webhook_secret.set(secrets.current),
+            MerchantModel.webhook_rotations.set(int(version or 0) + 1),
             MerchantModel.updated_at.set(clock.iso()),
         ]
         for attribute, value in (
@@ -101,9 +101,9 @@ class MerchantRepository:
         ):
             actions.append(attribute.remove() if value is None else attribute.set(value))
         condition = MerchantModel.id.exists() & (
-            MerchantModel.webhook_secret == expected_current
-            if expected_current is not None
-            else MerchantModel.webhook_secret.does_not_exist()
+            MerchantModel.webhook_rotations.does_not_exist()
+            if version is None
+            else MerchantModel.webhook_rotations == int(version)
         )
         try:
             with storage_errors():

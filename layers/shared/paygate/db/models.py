@@ -54,6 +54,7 @@ class MerchantModel(Model):
     # A rotation's overlap: the replaced secret still signs until this time (unix seconds).
     webhook_previous_secret = UnicodeAttribute(null=True)
     webhook_previous_secret_expires_at = NumberAttribute(null=True)
+    webhook_rotations = NumberAttribute(null=True)  # how many rolls: their optimistic lock
     webhook_url = UnicodeAttribute(null=True)
     password_hash = UnicodeAttribute(null=True)
     seeded = BooleanAttribute(default=False)

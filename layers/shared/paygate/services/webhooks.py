@@ -165,7 +165,7 @@ class WebhookService:
             merchant = self.merchants.get(merchant.id) or merchant
             now = time.time()
             rolled = signing_secrets(merchant).rolled(security.new_webhook_secret(), overlap, now)
-            if self.merchants.replace_webhook_secrets(merchant, merchant.webhook_secret, rolled):
+            if self.merchants.replace_webhook_secrets(merchant, rolled):
                 return {
                     "webhook_secret": rolled.current,
                     "previous_secret_expires_at": _iso_at(now + overlap),
