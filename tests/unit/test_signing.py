@@ -89,6 +89,9 @@ def test_during_the_overlap_both_secrets_verify_with_the_official_library():
     )
     lowered = {k.lower(): v for k, v in headers.items()}
     assert verify_standard(BODY, lowered, old) and verify_standard(BODY, lowered, new)
+    # the local receiver, given both secrets, accepts both schemes during the overlap
+    assert verify_legacy(BODY, lowered, [old, new]) and not verify_legacy(BODY, lowered, old)
+    assert verify_standard(BODY, lowered, [security.new_webhook_secret(), old]) is True
 
 
 def test_after_the_overlap_only_the_new_secret_signs():
