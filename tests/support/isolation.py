@@ -24,7 +24,10 @@ def at(iso: str) -> float:
 class IsolationRun:
     lags: dict[str, float] = field(default_factory=dict)  # payment -> settled to received
     missing: list[str] = field(default_factory=list)  # payments whose webhook never came
-    recorded_after: dict[str, float] = field(default_factory=dict)  # log -> queued to attempt 1
+    # bad logs whose first attempt is the latest: queued -> the worker took it up (log created),
+    # and the worker took it up -> the attempt's outcome stamped
+    started_after: dict[str, float] = field(default_factory=dict)
+    attempt_took: dict[str, float] = field(default_factory=dict)
     bad_logs: dict[str, dict] = field(default_factory=dict)
     queued: int = 0
     huge_bytes_sent: int = 0
@@ -128,7 +131,9 @@ def run_isolation(
         result.bad_logs = first_attempts()
         for log_id, log in result.bad_logs.items():
             if log["attempts"] == 1:  # later attempts come 5 s after a failure
-                result.recorded_after[log_id] = at(log["last_attempt_at"]) - queued_at[log_id]
+                started = at(log["created_at"])
+                result.started_after[log_id] = started - queued_at[log_id]
+                result.attempt_took[log_id] = at(log["last_attempt_at"]) - started
         result.huge_bytes_sent = huge.bytes_sent
         return result
     finally:
