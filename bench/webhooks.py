@@ -2,7 +2,10 @@
 
 - deliveries per second to a local receiver that answers 200 at once (1,000 test events);
 - create payment → `payment.success` webhook received, p50/p99, with TEST_PROCESSING_DELAY=0;
-- AWS requests per delivered event (botocore calls by operation in the webhook worker).
+- AWS requests per delivered event (botocore calls by operation in the webhook worker);
+- isolation (issue 12): 15 test events for an endpoint that trickles its answer and 15 for one
+  that answers 200 MB, then a healthy merchant's payments: the lag from settlement to its
+  `payment.success` webhook, and how long after queueing each bad attempt was recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ import requests
 from bench.common import fmt, machine, percentiles, start
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
 from infra.local.webhook_receiver import Receiver
+from tests.support.isolation import run_isolation
+
+# paygate.services.webhooks.TEST_WEBHOOKS_PER_MINUTE (the benchmark does not import paygate:
+# its settings would bind to this process's environment)
+TEST_WEBHOOKS_PER_MINUTE = 60
 
 
 def merchant(api: str, url: str) -> tuple[dict, str]:
@@ -52,23 +60,26 @@ def wait(predicate, timeout: float) -> bool:
 
 def delivery_rate(runtime, api: str, receiver: Receiver, count: int):
     """Queue `count` test events with the workers stopped, start them, and time the drain:
-    first delivery to last, so the API's own speed does not limit the figure."""
-    headers, secret = merchant(api, receiver.url)
-    receiver.secret = secret
+    first delivery to last, so the API's own speed does not limit the figure. Test webhooks
+    are limited per merchant per minute, so the events come from as many merchants as that
+    takes (the receiver verifies each with its merchant's secret)."""
+    accounts = [merchant(api, receiver.url) for _ in range(-(-count // TEST_WEBHOOKS_PER_MINUTE))]
+    receiver.secret = accounts[0][1]
+    receiver.other_secrets = [secret for _, secret in accounts[1:]]
     local = threading.local()
 
-    def send(_):
+    def send(n):
         if not hasattr(local, "s"):
             local.s = requests.Session()
-            local.s.headers.update(headers)
-        return local.s.post(f"{api}/api/v1/webhooks/test").status_code
+        headers = accounts[n // TEST_WEBHOOKS_PER_MINUTE][0]
+        return local.s.post(f"{api}/api/v1/webhooks/test", headers=headers).status_code
 
     runtime.stop_workers()
     with ThreadPoolExecutor(16) as pool:
         codes = list(pool.map(send, range(count)))
     started = time.time()
     runtime.start_workers()
-    wait(lambda: len(receiver.deliveries) >= count, timeout=600)
+    wait(lambda: len(receiver.deliveries) >= codes.count(202), timeout=600)
     first = min(d.at for d in receiver.deliveries)
     last = max(d.at for d in receiver.deliveries)
     bad = sum(1 for d in receiver.deliveries if not (d.legacy_ok and d.standard_ok))
@@ -169,18 +180,50 @@ def requests_per_event(runtime, merchant_id: str) -> list:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def isolation(api: str, bad_events: int, payments: int) -> None:
+    print(
+        f"Isolation: {bad_events} test events to a trickling endpoint and {bad_events} to one "
+        f"answering 200 MB, then {payments} payments of a healthy merchant"
+    )
+    run = run_isolation(api, bad_events_each=bad_events, payments=payments)
+    lags = list(run.lags.values())
+    print(
+        f"    healthy merchant, settlement → payment.success received: {fmt(percentiles(lags))}, "
+        f"max {max(lags) * 1000:.1f} ms (goal ≤ 2000 ms); {len(run.missing)} never arrived"
+    )
+    started = sorted(run.started_after.values())
+    took = sorted(run.attempt_took.values())
+    print(
+        f"    bad events taken up {started[0]:.2f}–{started[-1]:.2f} s after queueing; their "
+        f"attempts recorded failed {took[0]:.2f}–{took[-1]:.2f} s after starting "
+        f"({len(took)} of {run.queued} measured; goal ≤ 6 s)"
+    )
+    print(
+        f"    bytes the 200 MB endpoint could send before being cut off: "
+        f"{run.huge_bytes_sent / 1024 / 1024:.1f} MiB over {bad_events} answers"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--bad-events", type=int, default=15, help="per bad endpoint")
+    parser.add_argument("--isolation-payments", type=int, default=10)
+    parser.add_argument(
+        "--only-isolation", action="store_true", help="run the isolation scenario alone"
+    )
     args = parser.parse_args()
     print(f"Machine: {machine()}")
     runtime = start(TEST_MODE="true", TEST_PROCESSING_DELAY="0")
     api = runtime.config.url(runtime.config.api_port)
     receiver = Receiver("pending").start()
     try:
+        if args.only_isolation:
+            isolation(api, args.bad_events, args.isolation_payments)
+            return
         print(f"Deliveries to a local receiver answering 200 ({args.events} test events)")
         rate, elapsed, delivered = delivery_rate(runtime, api, receiver, args.events)
         print(
@@ -204,6 +247,7 @@ def main() -> None:
             f"    total {sum(n for _, n in rows)} (plus the poller's ReceiveMessage and "
             f"DeleteMessageBatch, shared by up to 10 messages of a batch)"
         )
+        isolation(api, args.bad_events, args.isolation_payments)
     finally:
         receiver.stop()
         runtime.stop()

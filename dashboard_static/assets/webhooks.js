@@ -23,9 +23,25 @@
     P.byTestId("webhook-url-input").setAttribute("aria-invalid", message && invalid ? "true" : "false");
   }
 
+  /** While a regenerated secret's predecessor still signs deliveries, say until when. */
+  function showPreviousExpiry(expiresAt) {
+    var node = P.byTestId("previous-secret-expiry");
+    var when = expiresAt ? P.parseTime(expiresAt) : null;
+    if (!when || when.getTime() <= Date.now()) {
+      node.hidden = true;
+      node.textContent = "";
+      return;
+    }
+    node.hidden = false;
+    node.title = expiresAt;
+    node.textContent = "The previous secret also signs deliveries until " + P.formatDate(expiresAt) +
+      " (" + P.relative(expiresAt) + ").";
+  }
+
   function showConfig(config) {
     P.byTestId("webhook-url-input").value = config.webhook_url || "";
     if (config.webhook_secret) P.byTestId("webhook-secret").textContent = config.webhook_secret;
+    showPreviousExpiry(config.previous_secret_expires_at);
   }
 
   function loadConfig() {
@@ -53,7 +69,9 @@
     P.busy(P.byTestId("regenerate-secret-button"), function () {
       return P.post("/api/v1/webhooks/secret/regenerate", {}).then(function (body) {
         P.byTestId("webhook-secret").textContent = body.webhook_secret;
-        P.toast("New signing secret generated. Update your server to verify with it.", "success");
+        showPreviousExpiry(body.previous_secret_expires_at);
+        P.toast("New signing secret generated. The previous one keeps working until " +
+          P.formatDate(body.previous_secret_expires_at) + ": update your server before then.", "success");
       }, function (error) {
         P.toast("Could not regenerate the secret: " + error.description, "error");
       });

@@ -1,4 +1,6 @@
-"""Outbox relay (scheduled): re-sends events that a crash left between commit and hand-off."""
+"""Outbox relay (scheduled every minute): re-sends events that a crash left between commit and
+hand-off, and the next attempt of webhook logs whose attempt message was lost or dead-lettered
+(overdue by more than 5 minutes), so no log stays `pending` for ever."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ def main() -> None:
         "TestMode": os.environ.get("TEST_MODE", "false"),
         "DemoLogin": os.environ.get("DEMO_LOGIN", "true"),
         "LocalMode": "true",
+        "WebhookAllowPrivateTargets": os.environ.get("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
     }
     result = deploy(
         os.environ.get("STACK_NAME", "paygate"), parameters, full=True, bundle=True, timeout=600

@@ -44,6 +44,7 @@ PARAMETER_OF = {
     "WEBHOOK_RETRY_INTERVALS_TEST": "WebhookRetryIntervalsTest",
     "TEST_MERCHANT_WEBHOOK_URL": "TestMerchantWebhookUrl",
     "DEMO_LOGIN": "DemoLogin",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "WebhookAllowPrivateTargets",
 }
 
 
@@ -158,6 +159,8 @@ class Runtime:
         params = {
             "LocalMode": "true",
             "DemoLogin": "true",
+            # Local receivers live on loopback; the deployed template keeps this false.
+            "WebhookAllowPrivateTargets": "true",
             "WorkerStatusSource": "heartbeat",
             "AuthTokenSecret": os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32),
             "CorsAllowedOrigins": ",".join(origins),
@@ -167,7 +170,9 @@ class Runtime:
 
     def _function_config(self, logical_id: str) -> dict:
         name = self.deployment["resources"][logical_id]
-        return boto3.client("lambda").get_function_configuration(FunctionName=name)
+        # This runtime's own endpoint, not the process's: a test may run two stacks at once.
+        client = boto3.client("lambda", endpoint_url=self.config.endpoint)
+        return client.get_function_configuration(FunctionName=name)
 
     # ------------------------------------------------------------------ phases
     def start_emulator(self) -> None:

@@ -7,6 +7,8 @@ prints each event.
 It verifies the way a merchant's server would, from the raw body: the legacy
 `X-Webhook-Signature` (hex HMAC-SHA256 keyed by the whole secret string) and, for `whsec_`
 secrets, the Standard Webhooks `webhook-signature` over "{webhook-id}.{webhook-timestamp}.{body}".
+While a secret is being rolled, give both (`--secret NEW --secret OLD`): a delivery verifies
+when any of them matches, as a merchant's server would accept during the overlap.
 """
 
 from __future__ import annotations
@@ -23,27 +25,43 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def verify_legacy(body: bytes, headers: dict, secret: str) -> bool:
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, headers.get("x-webhook-signature", ""))
+def _secrets(secret: str | list[str] | tuple[str, ...]) -> list[str]:
+    return [secret] if isinstance(secret, str) else list(secret)
 
 
-def verify_standard(body: bytes, headers: dict, secret: str) -> bool | None:
-    """True/False for a `whsec_` secret; None when the secret is not in that form."""
-    if not secret.startswith("whsec_"):
-        return None
-    try:
-        key = base64.b64decode(secret[6:], validate=True)
-    except (binascii.Error, ValueError):
+def verify_legacy(body: bytes, headers: dict, secret: str | list[str]) -> bool:
+    """`X-Webhook-Signature` matches the body under `secret` (or any of several)."""
+    offered = headers.get("x-webhook-signature", "")
+    return any(
+        hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest(), offered)
+        for s in _secrets(secret)
+    )
+
+
+def verify_standard(body: bytes, headers: dict, secret: str | list[str]) -> bool | None:
+    """True/False when a secret is in the `whsec_` form (any of several may match); None when
+    none is."""
+    keys = []
+    for candidate in _secrets(secret):
+        if not candidate.startswith("whsec_"):
+            continue
+        try:
+            keys.append(base64.b64decode(candidate[6:], validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    if not keys:
         return None
     signed = f"{headers.get('webhook-id', '')}.{headers.get('webhook-timestamp', '')}.".encode()
-    expected = base64.b64encode(hmac.new(key, signed + body, hashlib.sha256).digest()).decode()
     offered = [
         s.split(",", 1)[1]
         for s in headers.get("webhook-signature", "").split()
         if s.startswith("v1,")
     ]
-    return any(hmac.compare_digest(expected, s) for s in offered)
+    for key in keys:
+        expected = base64.b64encode(hmac.new(key, signed + body, hashlib.sha256).digest())
+        if any(hmac.compare_digest(expected.decode(), s) for s in offered):
+            return True
+    return False
 
 
 @dataclass
@@ -61,14 +79,20 @@ class Delivery:
 
 @dataclass
 class Receiver:
-    """A threaded HTTP receiver; `status` is what it answers (change it at any time)."""
+    """A threaded HTTP receiver; `status` is what it answers (change it at any time).
+    `secret` verifies deliveries, and so does any of `other_secrets` (a roll's overlap)."""
 
     secret: str
     port: int = 0
     status: int = 200
     delay: float = 0.0
     quiet: bool = True
+    other_secrets: list[str] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self.secret, *self.other_secrets]
 
     def start(self) -> Receiver:
         receiver = self
@@ -84,8 +108,8 @@ class Receiver:
                     time.time(),
                     headers,
                     body,
-                    verify_legacy(body, headers, receiver.secret),
-                    verify_standard(body, headers, receiver.secret),
+                    verify_legacy(body, headers, receiver.secrets),
+                    verify_standard(body, headers, receiver.secrets),
                 )
                 receiver.deliveries.append(delivery)
                 if not receiver.quiet:
@@ -134,12 +158,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument(
         "--secret",
-        default="whsec_test_abc123",
-        help="the merchant's webhook secret (GET /api/v1/webhooks/config)",
+        action="append",
+        help="the merchant's webhook secret (GET /api/v1/webhooks/config); repeat it to accept "
+        "the previous one too while a regenerated secret's overlap lasts "
+        "(default whsec_test_abc123)",
     )
     parser.add_argument("--status", type=int, default=200, help="HTTP status to answer")
     args = parser.parse_args()
-    receiver = Receiver(args.secret, args.port, args.status, quiet=False).start()
+    secrets = args.secret or ["whsec_test_abc123"]
+    receiver = Receiver(
+        secrets[0], args.port, args.status, quiet=False, other_secrets=secrets[1:]
+    ).start()
     print(f"webhook receiver on {receiver.url} (answering {args.status}); Ctrl-C stops", flush=True)
     try:
         threading.Event().wait()

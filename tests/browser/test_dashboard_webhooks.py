@@ -143,15 +143,28 @@ def test_invalid_url_shows_the_api_error(webhooks_page, stack, merchant):
 def test_regenerate_secret(webhooks_page, stack, merchant):
     page = webhooks_page
     secret = page.locator(tid("webhook-secret"))
+    expiry = page.locator(tid("previous-secret-expiry"))
+    expect(expiry).to_be_hidden()  # nothing rolled yet
     with page.expect_response("**/api/v1/webhooks/secret/regenerate") as response:
         page.locator(tid("regenerate-secret-button")).click()
     assert response.value.status == 200
     fresh = response.value.json()["webhook_secret"]
     assert NEW_SECRET.match(fresh) and fresh != merchant.webhook_secret
     expect(secret).to_have_text(fresh)
-    assert merchant.config()["webhook_secret"] == fresh
+    # The old secret keeps signing for a day, and the page says until when.
+    expect(expiry).to_be_visible()
+    expect(expiry).to_contain_text("previous secret also signs deliveries until")
+    expect(expiry).to_contain_text(re.compile(r"\((tomorrow|in 24 hours)\)"))
+    expect(page.locator(tid("toast")).last).to_contain_text("previous one keeps working until")
+    config = merchant.config()
+    assert config["webhook_secret"] == fresh
+    assert (
+        config["previous_secret_expires_at"] == response.value.json()["previous_secret_expires_at"]
+    )
     page.reload()
     expect(secret).to_have_text(fresh)
+    expect(expiry).to_be_visible()
+    expect(expiry).to_have_attribute("title", config["previous_secret_expires_at"])
 
 
 def test_test_webhook_reaches_success_and_verifies(

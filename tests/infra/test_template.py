@@ -114,6 +114,42 @@ def test_chalice_is_a_runtime_dependency_of_the_api():
     assert "pynamodb==" in layer and "aws-lambda-powertools==" in layer
 
 
+def test_webhook_delivery_dependencies_ship_in_the_layer():
+    """paygate.webhook_urls/webhook_transport import urllib3 and idna at run time."""
+    layer = (REPO / "layers/shared/requirements.txt").read_text()
+    dev = (REPO / "requirements.txt").read_text()
+    for name in ("urllib3==", "idna=="):
+        assert name in layer, name
+        pin = next(line for line in layer.splitlines() if line.startswith(name))
+        assert pin in dev.splitlines(), pin  # the same version locally and on Lambda
+
+
+def test_private_webhook_targets_are_off_in_the_template_and_on_for_make_run(sam):
+    from infra.local.runtime import PARAMETER_OF, Runtime, RuntimeConfig
+
+    param = sam["Parameters"]["WebhookAllowPrivateTargets"]
+    assert param["Default"] == "false"
+    env = sam["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["WEBHOOK_ALLOW_PRIVATE_TARGETS"] == {"Ref": "WebhookAllowPrivateTargets"}
+    assert PARAMETER_OF["WEBHOOK_ALLOW_PRIVATE_TARGETS"] == "WebhookAllowPrivateTargets"
+    assert Runtime(RuntimeConfig())._parameters()["WebhookAllowPrivateTargets"] == "true"
+    refused = Runtime(RuntimeConfig(variables={"WEBHOOK_ALLOW_PRIVATE_TARGETS": "false"}))
+    assert refused._parameters()["WebhookAllowPrivateTargets"] == "false"
+
+
+def test_webhook_worker_batches_end_well_inside_the_function_timeout(sam):
+    """Records of a batch are delivered at once (each bounded to 5 s), so a batch of
+    BatchSize records needs one attempt's time, not BatchSize of them."""
+    source = (REPO / "functions/webhook_worker/handler.py").read_text()
+    records_at_once = int(source.split("RECORDS_AT_ONCE = ", 1)[1].split()[0])
+    fn = sam["Resources"]["WebhookWorkerFunction"]["Properties"]
+    timeout = fn.get("Timeout", sam["Globals"]["Function"]["Timeout"])
+    (event,) = fn["Events"].values()
+    batch = event["Properties"]["BatchSize"]
+    rounds = -(-batch // records_at_once)
+    assert rounds * 5 + 2 <= timeout, (batch, records_at_once, timeout)
+
+
 def key_schema(keys: list[dict]) -> list[tuple[str, str]]:
     return sorted((k["AttributeName"], k["KeyType"]) for k in keys)
 

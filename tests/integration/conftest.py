@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from infra.local import moto_patches
@@ -41,6 +42,8 @@ DEPLOYED = deploy(
         "DemoLogin": "true",
         "WorkerStatusSource": "heartbeat",
         "WebhookRetryIntervalsTest": "true",
+        # The tier's receivers listen on loopback: allowed explicitly, never by test mode.
+        "WebhookAllowPrivateTargets": "true",
     },
 )
 _api = boto3.client("lambda").get_function_configuration(
@@ -52,6 +55,16 @@ os.environ.update({k: str(v) for k, v in _lambda_env.items()})
 from paygate.settings import get_settings  # noqa: E402
 
 get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver():
+    """A local webhook receiver answering 200 (set `.status`, `.secret` as needed)."""
+    from infra.local.webhook_receiver import Receiver
+
+    running = Receiver("unused").start()
+    yield running
+    running.stop()
 
 
 def pytest_unconfigure(config):

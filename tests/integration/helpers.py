@@ -27,6 +27,13 @@ def new_merchant():
     )
 
 
+def merchant_with_url(url: str):
+    """A fresh merchant whose webhooks go to `url` (as stored, fresh from the table)."""
+    merchant = new_merchant()
+    services().webhooks.set_url(merchant, {"webhook_url": url})
+    return services().merchants.repo.get(merchant.id)
+
+
 def seeded_merchant():
     svc = services()
     svc.merchants.seed_test_merchant()

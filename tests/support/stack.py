@@ -76,6 +76,9 @@ def start_stack(log_dir, **variables: str) -> Stack:
             "TEST_MODE": "true",
             "TEST_PROCESSING_DELAY": "1000",
             "WEBHOOK_RETRY_INTERVALS_TEST": "true",
+            # Test receivers listen on loopback: allowed explicitly (tests of the policy
+            # start a stack of their own with it off).
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             **variables,
         },
     )

@@ -63,3 +63,97 @@ def test_webhook_id_is_the_event_id():
     headers = webhook_headers(BODY, secret, "evt_abc", 1700000000)
     assert headers["webhook-id"] == "evt_abc" and headers["webhook-timestamp"] == "1700000000"
     assert headers["webhook-signature"].startswith("v1,")
+
+
+# ------------------------------------------------------------------ rotation with overlap
+def rolled_secrets(overlap: int = 3600, now: float = 1_700_000_000):
+    from paygate.signing import SigningSecrets
+
+    old = security.new_webhook_secret()
+    new = security.new_webhook_secret()
+    return old, new, SigningSecrets(old).rolled(new, overlap, now)
+
+
+def test_during_the_overlap_both_secrets_verify_with_the_official_library():
+    old, new, secrets = rolled_secrets(now=clock.unix() - 10)
+    headers = webhook_headers(BODY, secrets, "evt_roll", clock.unix())
+    signatures = headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    assert Webhook(new).verify(BODY, headers)["id"] == "evt_1"
+    assert Webhook(old).verify(BODY, headers)["id"] == "evt_1"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(security.new_webhook_secret()).verify(BODY, headers)
+    # the legacy header is the new secret's only
+    assert (
+        headers["X-Webhook-Signature"] == hmac.new(new.encode(), BODY, hashlib.sha256).hexdigest()
+    )
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert verify_standard(BODY, lowered, old) and verify_standard(BODY, lowered, new)
+    # the local receiver, given both secrets, accepts both schemes during the overlap
+    assert verify_legacy(BODY, lowered, [old, new]) and not verify_legacy(BODY, lowered, old)
+    assert verify_standard(BODY, lowered, [security.new_webhook_secret(), old]) is True
+
+
+def test_after_the_overlap_only_the_new_secret_signs():
+    old, new, secrets = rolled_secrets(overlap=60, now=1_700_000_000)
+    assert secrets.in_use(1_700_000_059) == (new, old)
+    assert secrets.in_use(1_700_000_060) == (new,)
+    headers = webhook_headers(BODY, secrets, "evt_roll", 1_700_000_060)
+    assert " " not in headers["webhook-signature"]
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert verify_standard(BODY, lowered, new) and not verify_standard(BODY, lowered, old)
+
+
+def test_a_zero_overlap_drops_the_old_secret_at_once_and_a_second_roll_keeps_one_previous():
+    old, new, secrets = rolled_secrets(overlap=0, now=1_700_000_000)
+    assert secrets.in_use(1_699_999_999) == (new,) and secrets.previous is None
+    newest = security.new_webhook_secret()
+    again = secrets.rolled(newest, 600, 1_700_000_100)
+    assert again.in_use(1_700_000_200) == (newest, new)  # `old` is gone for good
+
+
+def test_a_legacy_previous_secret_adds_no_standard_signature():
+    from paygate.signing import SigningSecrets
+
+    new = security.new_webhook_secret()
+    secrets = SigningSecrets("whsec_test_abc123").rolled(new, 3600, 1_700_000_000)
+    headers = webhook_headers(BODY, secrets, "evt_1", 1_700_000_001)
+    assert " " not in headers["webhook-signature"]
+    assert verify_standard(BODY, {k.lower(): v for k, v in headers.items()}, new)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (None, 86400),
+        ({}, 86400),
+        ({"expire_previous_in": 0}, 0),
+        ({"expire_previous_in": 604800}, 604800),
+    ],
+)
+def test_overlap_of_a_regenerate_request(body, expected):
+    from paygate.services.webhooks import overlap_seconds
+
+    assert overlap_seconds(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"expire_previous_in": -1},
+        {"expire_previous_in": 604801},
+        {"expire_previous_in": "60"},
+        {"expire_previous_in": 1.5},
+        {"expire_previous_in": 60.0},
+        {"expire_previous_in": True},
+        {"expire_previous_in": None},
+        [],
+        "x",
+    ],
+)
+def test_bad_overlaps_are_refused(body):
+    from paygate.errors import BadRequest
+    from paygate.services.webhooks import overlap_seconds
+
+    with pytest.raises(BadRequest):
+        overlap_seconds(body)

@@ -64,6 +64,7 @@ class Settings:
     test_payment_success: bool = True
     test_processing_delay_ms: int = 1000
     webhook_retry_intervals_test: bool = False
+    webhook_allow_private_targets: bool = False
     test_merchant_webhook_url: str | None = None
     demo_login: bool = False
     local_mode: bool = False
@@ -71,12 +72,6 @@ class Settings:
     auth_token_ttl_seconds: int = 3600
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65536
-    webhook_allow_private_targets: bool = False
-
-    @property
-    def webhooks_may_target_internal_hosts(self) -> bool:
-        """Local and test mode deliver to loopback/private receivers; production never does."""
-        return self.local_mode or self.test_mode
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -104,6 +99,8 @@ class Settings:
             test_payment_success=_flag(env, "TEST_PAYMENT_SUCCESS", True),
             test_processing_delay_ms=_int(env, "TEST_PROCESSING_DELAY", 1000),
             webhook_retry_intervals_test=_flag(env, "WEBHOOK_RETRY_INTERVALS_TEST", False),
+            # Its own switch: neither TEST_MODE nor LOCAL_MODE implies it (CONTRACT §8).
+            webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
             test_merchant_webhook_url=env.get("TEST_MERCHANT_WEBHOOK_URL") or None,
             demo_login=_flag(env, "DEMO_LOGIN", False),
             local_mode=_flag(env, "LOCAL_MODE", False),
@@ -111,7 +108,6 @@ class Settings:
             auth_token_ttl_seconds=_int(env, "AUTH_TOKEN_TTL_SECONDS", 3600, minimum=60),
             cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 65536, minimum=1024),
-            webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
         )
         settings.refuse_unsafe(signs_tokens="AUTH_TOKEN_SECRET" in env)
         return settings

@@ -50,7 +50,11 @@ def services() -> Services:
     from paygate.services.payments import PaymentService
     from paygate.services.rate_limits import RateLimiter
     from paygate.services.refunds import RefundService
-    from paygate.services.webhooks import WebhookDelivery, WebhookService
+    from paygate.services.webhooks import (
+        TEST_WEBHOOKS_PER_MINUTE,
+        WebhookDelivery,
+        WebhookService,
+    )
 
     settings = get_settings()
     merchant_repo = MerchantRepository()
@@ -80,7 +84,13 @@ def services() -> Services:
             RefundRepository(), payment_repo, work_queues[1], settings, merchant_repo, publisher
         ),
         webhooks=WebhookService(
-            webhook_repo, merchant_repo, publisher, counters, work_queues[2], settings
+            webhook_repo,
+            merchant_repo,
+            publisher,
+            counters,
+            work_queues[2],
+            settings,
+            RateLimiter(RateLimitRepository(), "webhook_test", TEST_WEBHOOKS_PER_MINUTE, 60),
         ),
         delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
         events=EventService(EventRepository()),

@@ -39,5 +39,7 @@ def webhook_config():
 
 @route(bp, "/api/v1/webhooks/secret/regenerate", ["POST"])
 def regenerate_secret():
-    merchant = current_merchant(bp.current_request)
-    return json_response(services().webhooks.regenerate_secret(merchant))
+    request = bp.current_request
+    merchant = current_merchant(request)
+    body = json_body(request, required=False)
+    return json_response(services().webhooks.regenerate_secret(merchant, body))

@@ -6,9 +6,11 @@ import time
 
 from pynamodb.transactions import TransactWrite
 
+from paygate import clock
 from paygate.db.connection import shared_connection
 from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import MerchantModel
+from paygate.signing import SigningSecrets
 
 
 def _lock(kind: str, value: str) -> MerchantModel:
@@ -103,3 +105,30 @@ class MerchantRepository:
         with storage_errors():
             merchant.update(actions=actions, condition=condition)
         return self._keep(merchant)
+
+    def replace_webhook_secrets(self, merchant: MerchantModel, secrets: SigningSecrets) -> bool:
+        """Store `secrets` if no other rotation happened since `merchant` was read (so two
+        rotations at once never keep a secret nobody was given); False when one did."""
+        version = merchant.webhook_rotations
+        actions = [
+            MerchantModel.webhook_secret.set(secrets.current),
+            MerchantModel.webhook_rotations.set(int(version or 0) + 1),
+            MerchantModel.updated_at.set(clock.iso()),
+        ]
+        for attribute, value in (
+            (MerchantModel.webhook_previous_secret, secrets.previous),
+            (MerchantModel.webhook_previous_secret_expires_at, secrets.previous_expires_at),
+        ):
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        condition = MerchantModel.id.exists() & (
+            MerchantModel.webhook_rotations.does_not_exist()
+            if version is None
+            else MerchantModel.webhook_rotations == int(version)
+        )
+        try:
+            with storage_errors():
+                merchant.update(actions=actions, condition=condition)
+        except ConditionFailed:
+            return False
+        self._keep(merchant)
+        return True

@@ -51,6 +51,10 @@ class MerchantModel(Model):
     api_key = UnicodeAttribute(null=True)
     api_secret = UnicodeAttribute(null=True)
     webhook_secret = UnicodeAttribute(null=True)
+    # A rotation's overlap: the replaced secret still signs until this time (unix seconds).
+    webhook_previous_secret = UnicodeAttribute(null=True)
+    webhook_previous_secret_expires_at = NumberAttribute(null=True)
+    webhook_rotations = NumberAttribute(null=True)  # how many rolls: their optimistic lock
     webhook_url = UnicodeAttribute(null=True)
     password_hash = UnicodeAttribute(null=True)
     seeded = BooleanAttribute(default=False)
@@ -207,6 +211,22 @@ class LogsByMerchant(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+# Spreads pending logs over a few index partitions (the relay's overdue query), as for events.
+RETRY_SHARDS = 4
+
+
+class PendingLogsByDueTime(GlobalSecondaryIndex):
+    """Sparse index of pending logs by when their next attempt is due (the relay's view of
+    attempts whose message may have been lost or dead-lettered)."""
+
+    class Meta:
+        index_name = "retry-index"
+        projection = AllProjection()
+
+    retry_shard = UnicodeAttribute(hash_key=True)
+    next_retry_epoch = NumberAttribute(range_key=True)
+
+
 class WebhookLogModel(Model):
     """One event's delivery to one merchant: every attempt updates it conditionally."""
 
@@ -227,7 +247,9 @@ class WebhookLogModel(Model):
     next_retry_epoch = NumberAttribute(null=True)
     response_code = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
+    retry_shard = UnicodeAttribute(null=True)  # set while pending: in `retry-index`
     by_merchant = LogsByMerchant()
+    pending_by_due_time = PendingLogsByDueTime()
 
 
 class CounterModel(Model):

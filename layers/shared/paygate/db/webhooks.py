@@ -7,7 +7,12 @@ from pynamodb.transactions import TransactWrite
 from paygate.db.connection import shared_connection
 from paygate.db.counters import CounterModel, stats_shard
 from paygate.db.errors import ConditionFailed, storage_errors
-from paygate.db.models import DISPATCH_SHARDS, EventModel, WebhookLogModel
+from paygate.db.models import DISPATCH_SHARDS, RETRY_SHARDS, EventModel, WebhookLogModel
+
+
+def retry_shard(log_id: str) -> str:
+    """The `retry-index` partition of a log (stable, spread by the log's random id)."""
+    return str(int(log_id.replace("-", "")[-4:], 16) % RETRY_SHARDS)
 
 
 class WebhookRepository:
@@ -33,6 +38,7 @@ class WebhookRepository:
     def create_log(self, log: WebhookLogModel, event: EventModel) -> bool:
         """Insert the log and take the event out of the outbox in one transaction; False if
         the log already exists (another delivery of the same message got there first)."""
+        log.retry_shard = retry_shard(log.id) if log.status == "pending" else None
         try:
             with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
                 tx.save(log, condition=WebhookLogModel.id.does_not_exist())
@@ -45,7 +51,9 @@ class WebhookRepository:
     def record_attempt(
         self, log: WebhookLogModel, expected_attempts: int, generation: int, **fields
     ) -> bool:
-        """Write one attempt's outcome if nobody recorded this attempt yet; False otherwise."""
+        """Write one attempt's outcome if nobody recorded this attempt yet; False otherwise.
+        A log stays in `retry-index` while it is pending."""
+        fields["retry_shard"] = retry_shard(log.id) if fields.get("status") == "pending" else None
         actions = [
             getattr(WebhookLogModel, k).set(v)
             if v is not None
@@ -74,6 +82,7 @@ class WebhookRepository:
                     WebhookLogModel.generation.add(1),
                     WebhookLogModel.next_retry_at.set(at_iso),
                     WebhookLogModel.next_retry_epoch.set(at_epoch),
+                    WebhookLogModel.retry_shard.set(retry_shard(log.id)),
                 ]
             )
         return log
@@ -103,3 +112,18 @@ class WebhookRepository:
                     )
                 )
         return sorted(found, key=lambda e: e.created_at)[:limit]
+
+    def overdue(self, due_before: float, limit: int = 100) -> list[WebhookLogModel]:
+        """Pending logs whose next attempt was due before `due_before` (unix seconds), most
+        overdue first: a query on the sparse `retry-index`, never a scan."""
+        found: list[WebhookLogModel] = []
+        with storage_errors():
+            for shard in range(RETRY_SHARDS):
+                found += list(
+                    WebhookLogModel.pending_by_due_time.query(
+                        str(shard),
+                        WebhookLogModel.next_retry_epoch < due_before,
+                        limit=limit,
+                    )
+                )
+        return sorted(found, key=lambda log: float(log.next_retry_epoch))[:limit]

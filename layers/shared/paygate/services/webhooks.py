@@ -6,16 +6,18 @@ Delivery messages on the webhook queue:
   `next_retry_at` (waits beyond SQS's 900 s cap arrive early and are re-queued).
 Each attempt is recorded with a condition on (attempts, generation), so a redelivered or
 duplicated message can repeat a POST (same `webhook-id`) but never counts an attempt twice.
+An attempt is one bounded POST (`paygate.webhook_transport`: 5 s in all, 4 KB read, pinned to
+the address the URL policy checked). The outbox relay re-sends events stuck before their log
+and attempts overdue by more than `RELAY_OVERDUE_AFTER_SECONDS` (a lost or dead-lettered
+attempt message), so every log ends `success` or `failed`.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
 
-import requests
 from aws_lambda_powertools import Logger
 
 from paygate import clock, ids, security
@@ -23,12 +25,19 @@ from paygate.db.merchants import MerchantRepository
 from paygate.db.models import MerchantModel, WebhookLogModel
 from paygate.db.webhooks import WebhookRepository
 from paygate.domain.pagination import parse_page
-from paygate.errors import BadRequest, NotFound
+from paygate.errors import BadRequest, Conflict, NotFound
 from paygate.queues import MAX_DELAY_SECONDS, Queue
 from paygate.services.events import EventPublisher, new_event
 from paygate.services.jobs import missing_record
+from paygate.services.rate_limits import RateLimiter
 from paygate.settings import Settings
-from paygate.signing import webhook_headers
+from paygate.signing import (
+    DEFAULT_OVERLAP_SECONDS,
+    MAX_OVERLAP_SECONDS,
+    SigningSecrets,
+    webhook_headers,
+)
+from paygate.webhook_transport import BODY_LIMIT, PinnedTransport
 from paygate.webhook_urls import check_url
 
 logger = Logger(child=True)
@@ -36,10 +45,13 @@ LOG_NAMESPACE = uuid.UUID("6f1d3c1e-5b8e-4a51-9d0c-0e4f8e7a9c21")
 SCHEDULE = (0, 60, 300, 1800, 7200)
 TEST_SCHEDULE = (0, 5, 10, 15, 20)
 MAX_ATTEMPTS = 5
-TIMEOUT_SECONDS = 5
-RESPONSE_BODY_LIMIT = 4096
+RESPONSE_BODY_LIMIT = BODY_LIMIT
 RELAY_AFTER_SECONDS = 30
 OVERDUE_GRACE_SECONDS = 30
+# An attempt message may legitimately be late: a crashed batch comes back after the queue's
+# 60 s visibility timeout, up to 5 receives before the DLQ. Past that the relay re-sends it.
+RELAY_OVERDUE_AFTER_SECONDS = 300
+TEST_WEBHOOKS_PER_MINUTE = 60
 
 
 def log_id_for(event_id: str) -> str:
@@ -67,14 +79,39 @@ def _iso_at(epoch: float) -> str:
     return clock.iso(datetime.fromtimestamp(epoch, UTC))
 
 
-_sessions = threading.local()
+def signing_secrets(merchant: MerchantModel) -> SigningSecrets:
+    """The merchant's default endpoint's secrets (issue 16 keeps the same triple per endpoint)."""
+    expires = merchant.webhook_previous_secret_expires_at
+    return SigningSecrets(
+        merchant.webhook_secret or "",
+        merchant.webhook_previous_secret,
+        float(expires) if expires is not None else None,
+    )
 
 
-def _http() -> requests.Session:
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = requests.Session()
-    return session
+def previous_expiry(secrets: SigningSecrets, now: float) -> str | None:
+    """When the previous secret stops signing (ISO), while it still does; None otherwise."""
+    if len(secrets.in_use(now)) < 2:
+        return None
+    return _iso_at(secrets.previous_expires_at)
+
+
+def overlap_seconds(body: object) -> int:
+    """`expire_previous_in` of a regenerate request: whole seconds, 0 to 7 days (default 24 h)."""
+    if body is None:
+        return DEFAULT_OVERLAP_SECONDS
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    value = body.get("expire_previous_in", DEFAULT_OVERLAP_SECONDS)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_OVERLAP_SECONDS
+    ):
+        raise BadRequest(
+            f"expire_previous_in must be a whole number of seconds from 0 to {MAX_OVERLAP_SECONDS}"
+        )
+    return value
 
 
 class WebhookService:
@@ -88,6 +125,7 @@ class WebhookService:
         counters,
         queue: Queue,
         settings: Settings,
+        test_limiter: RateLimiter,
     ) -> None:
         self.repo = repo
         self.merchants = merchants
@@ -95,28 +133,44 @@ class WebhookService:
         self.counters = counters
         self.queue = queue
         self.settings = settings
+        self.test_limiter = test_limiter
+
+    @staticmethod
+    def _config_view(merchant: MerchantModel) -> dict:
+        return {
+            "webhook_url": merchant.webhook_url,
+            "webhook_secret": merchant.webhook_secret,
+            "previous_secret_expires_at": previous_expiry(signing_secrets(merchant), time.time()),
+        }
 
     def config(self, merchant: MerchantModel) -> dict:
         """The stored configuration (read fresh: the caller's copy may be cached)."""
-        merchant = self.merchants.get(merchant.id) or merchant
-        return {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
+        return self._config_view(self.merchants.get(merchant.id) or merchant)
 
     def set_url(self, merchant: MerchantModel, body: object) -> dict:
         if not isinstance(body, dict) or "webhook_url" not in body:
             raise BadRequest("webhook_url is required (null or an empty string clears it)")
         url = body["webhook_url"]
         if url not in (None, ""):
-            url = check_url(url, self.settings.webhooks_may_target_internal_hosts)
+            url = check_url(url, self.settings.webhook_allow_private_targets)
         merchant = self.merchants.update_fields(
             merchant, webhook_url=url or None, updated_at=clock.iso()
         )
-        return {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
+        return self._config_view(merchant)
 
-    def regenerate_secret(self, merchant: MerchantModel) -> dict:
-        merchant = self.merchants.update_fields(
-            merchant, webhook_secret=security.new_webhook_secret(), updated_at=clock.iso()
-        )
-        return {"webhook_secret": merchant.webhook_secret}
+    def regenerate_secret(self, merchant: MerchantModel, body: object = None) -> dict:
+        """A new secret; the one it replaces keeps signing for `expire_previous_in` seconds."""
+        overlap = overlap_seconds(body)
+        for _ in range(3):
+            merchant = self.merchants.get(merchant.id) or merchant
+            now = time.time()
+            rolled = signing_secrets(merchant).rolled(security.new_webhook_secret(), overlap, now)
+            if self.merchants.replace_webhook_secrets(merchant, rolled):
+                return {
+                    "webhook_secret": rolled.current,
+                    "previous_secret_expires_at": _iso_at(now + overlap),
+                }
+        raise Conflict("The webhook secret changed while regenerating it; try again")
 
     def list_logs(self, merchant: MerchantModel, query: dict | None) -> dict:
         limit, offset = parse_page(query)
@@ -139,7 +193,11 @@ class WebhookService:
         return {"id": log.id, "status": "pending", "message": "Webhook retry scheduled"}
 
     def send_test(self, merchant: MerchantModel) -> dict:
-        """A `webhook.test` event through the normal pipeline; returns its log id."""
+        """A `webhook.test` event through the normal pipeline; returns its log id. At most
+        TEST_WEBHOOKS_PER_MINUTE per merchant (each one makes the worker POST)."""
+        self.test_limiter.hit(
+            merchant.id, f"At most {TEST_WEBHOOKS_PER_MINUTE} test webhooks per minute"
+        )
         if not merchant.webhook_url:
             raise BadRequest("Set a webhook URL before sending a test webhook")
         event = new_event(
@@ -161,13 +219,13 @@ class WebhookDelivery:
         merchants: MerchantRepository,
         queue: Queue,
         settings: Settings,
-        post=None,
+        transport: PinnedTransport | None = None,
     ) -> None:
         self.repo = repo
         self.merchants = merchants
         self.queue = queue
         self.settings = settings
-        self._post = post
+        self.transport = transport or PinnedTransport(settings.webhook_allow_private_targets)
 
     @property
     def schedule(self) -> tuple[int, ...]:
@@ -254,7 +312,10 @@ class WebhookDelivery:
         if merchant is None or not merchant.webhook_url:
             text = "No webhook URL configured"
         else:
-            code, text = self._post_once(merchant, log)
+            body = log.payload.encode()
+            headers = webhook_headers(body, signing_secrets(merchant), log.event_id, clock.unix())
+            answer = self.transport.post(merchant.webhook_url, body, headers)
+            code, text = answer.status, answer.body
         ok = code is not None and 200 <= code < 300
         now = time.time()
         final = ok or attempt >= MAX_ATTEMPTS
@@ -277,27 +338,32 @@ class WebhookDelivery:
             self._enqueue(log, attempt + 1, next_epoch - now)
         return "success" if ok else ("failed" if final else "retry")
 
-    def _post_once(self, merchant: MerchantModel, log: WebhookLogModel) -> tuple[int | None, str]:
-        try:
-            url = check_url(merchant.webhook_url, self.settings.webhooks_may_target_internal_hosts)
-        except BadRequest as exc:
-            return None, f"Refused by URL policy: {exc.description}"
-        body = log.payload.encode()
-        headers = webhook_headers(body, merchant.webhook_secret, log.event_id, clock.unix())
-        post = self._post or _http().post
-        try:
-            response = post(
-                url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:RESPONSE_BODY_LIMIT]
-        return response.status_code, response.text[:RESPONSE_BODY_LIMIT]
-
     def sweep(self, now: float | None = None) -> int:
-        """The outbox relay: re-send events a crash left between commit and hand-off."""
-        cutoff = _iso_at((now or time.time()) - RELAY_AFTER_SECONDS)
-        stuck = self.repo.undispatched(cutoff)
+        """The outbox relay: re-send events a crash left between commit and hand-off, and the
+        next attempt of logs overdue by more than RELAY_OVERDUE_AFTER_SECONDS. Returns how
+        many messages it sent."""
+        now = now or time.time()
+        stuck = self.repo.undispatched(_iso_at(now - RELAY_AFTER_SECONDS))
         if stuck:
             self.queue.send_batch([{"event_id": e.id} for e in stuck])
             logger.warning("outbox relay resent events", extra={"count": len(stuck)})
-        return len(stuck)
+        overdue = [
+            log
+            for log in self.repo.overdue(now - RELAY_OVERDUE_AFTER_SECONDS)
+            if log.status == "pending" and int(log.attempts) < MAX_ATTEMPTS
+        ]
+        if overdue:
+            # The attempt number makes this safe next to a late original: only one of them
+            # can record the attempt.
+            self.queue.send_batch(
+                [
+                    {
+                        "log_id": log.id,
+                        "attempt": int(log.attempts) + 1,
+                        "generation": int(log.generation),
+                    }
+                    for log in overdue
+                ]
+            )
+            logger.warning("outbox relay resent overdue attempts", extra={"count": len(overdue)})
+        return len(stuck) + len(overdue)
