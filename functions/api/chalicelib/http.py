@@ -16,7 +16,7 @@ from paygate.wiring import services
 
 logger = Logger(service="paygate-api")
 MAX_JSON_DEPTH = 32
-_CORS_METHODS = "GET,POST,PUT,OPTIONS"
+_CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 _CORS_HEADERS = "Content-Type,Authorization,X-Api-Key,X-Api-Secret,Idempotency-Key"
 
 

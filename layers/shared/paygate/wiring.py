@@ -16,6 +16,7 @@ class Services:
     payments: object
     refunds: object
     webhooks: object
+    webhook_endpoints: object
     delivery: object
     events: object
     health: object
@@ -35,6 +36,7 @@ def services() -> Services:
     from paygate.db.payments import PaymentRepository
     from paygate.db.rate_limits import RateLimitRepository
     from paygate.db.refunds import RefundRepository
+    from paygate.db.webhook_endpoints import WebhookEndpointRepository
     from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
     from paygate.services.events import EventPublisher, EventService
@@ -50,6 +52,11 @@ def services() -> Services:
     from paygate.services.payments import PaymentService
     from paygate.services.rate_limits import RateLimiter
     from paygate.services.refunds import RefundService
+    from paygate.services.webhook_endpoints import (
+        EndpointDirectory,
+        EndpointHealth,
+        WebhookEndpointService,
+    )
     from paygate.services.webhooks import (
         TEST_WEBHOOKS_PER_MINUTE,
         WebhookDelivery,
@@ -69,6 +76,9 @@ def services() -> Services:
     publisher = EventPublisher(work_queues[2])
     webhook_repo = WebhookRepository()
     rate_limits = RateLimitRepository()
+    endpoint_repo = WebhookEndpointRepository()
+    directory = EndpointDirectory(endpoint_repo, merchant_repo)
+    endpoints = WebhookEndpointService(directory, endpoint_repo, merchant_repo, settings)
     login_limits = LoginLimits(
         account=RateLimiter(rate_limits, "login-account", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
         address=RateLimiter(rate_limits, "login-address", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
@@ -91,8 +101,17 @@ def services() -> Services:
             work_queues[2],
             settings,
             RateLimiter(RateLimitRepository(), "webhook_test", TEST_WEBHOOKS_PER_MINUTE, 60),
+            endpoints,
         ),
-        delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
+        webhook_endpoints=endpoints,
+        delivery=WebhookDelivery(
+            webhook_repo,
+            merchant_repo,
+            work_queues[2],
+            settings,
+            directory=directory,
+            health=EndpointHealth(endpoint_repo, settings),
+        ),
         events=EventService(EventRepository()),
         health=HealthService(counters, work_queues, settings),
         counters=counters,
