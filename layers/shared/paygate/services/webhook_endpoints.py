@@ -13,6 +13,7 @@ health (a failing streak and automatic disabling).
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools import Logger
 
 from paygate import clock, ids, security
-from paygate.db.errors import ConditionFailed
+from paygate.db.errors import ConditionFailed, TransactionConflict
 from paygate.db.merchants import MerchantRepository
 from paygate.db.models import EventModel, MerchantModel
 from paygate.db.webhook_endpoints import (
@@ -37,7 +38,9 @@ from paygate.signing import SigningSecrets
 from paygate.webhook_urls import check_url
 
 logger = Logger(child=True)
-LOCK_ATTEMPTS = 5
+# Changes to one merchant's endpoints are rare; under a burst of them, each round has a
+# winner, so a change waits its turn (jittered) instead of failing.
+LOCK_ATTEMPTS = 25
 LIMIT_REACHED = (
     f"A merchant has at most {MAX_ENDPOINTS} webhook endpoints (the webhooks/config URL "
     "counts as one); delete one first"
@@ -128,14 +131,15 @@ class WebhookEndpointService:
         """Run `apply(merchant, rows)` on a fresh read of the merchant and its endpoints; it
         writes with the version it read, and is run again when another change got there first.
         The cached merchant is refreshed afterwards, so events raised next see the change."""
-        for _ in range(LOCK_ATTEMPTS):
+        for attempt in range(LOCK_ATTEMPTS):
             merchant = self.merchants.get(merchant_id)
             if merchant is None:
                 raise NotFound(NOT_FOUND)
             rows = self.repo.rows(merchant_id) if merchant.webhook_endpoint_count else []
             try:
                 result = apply(merchant, rows)
-            except ConditionFailed:
+            except (ConditionFailed, TransactionConflict):
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
                 continue
             self.merchants.get(merchant_id)  # refresh this process's cached copy
             return result
