@@ -383,7 +383,73 @@ def test_concurrent_creates_never_pass_the_limit(receivers):
     assert sorted(r.id for r in rows) == sorted(made)
     stored = fresh(merchant)
     assert int(stored.webhook_endpoint_count) == 16
-    assert stored.webhook_subscriptions == ["*"]
+    assert stored.webhook_subscriptions == {"*"}
+
+
+def test_creates_racing_deletes_and_changes_keep_the_count_and_the_summary_exact(receivers):
+    """The merchant record's count and summary of subscribed events (read when an event is
+    raised) always match the endpoints stored, whatever runs at once."""
+    merchant = new_merchant()
+    endpoints = services().webhook_endpoints
+    doomed = [add_endpoint(merchant, receivers[0].url, ["refund.created"]) for _ in range(4)]
+    kept = add_endpoint(merchant, receivers[0].url, ["payment.failed"])
+    names = ["payment.created", "payment.success", "refund.processed", "webhook.test"]
+    work = [lambda e=e: endpoints.delete(merchant, e["id"]) for e in doomed]
+    work += [lambda n=n: add_endpoint(merchant, receivers[0].url, [n]) for n in names]
+    work.append(
+        lambda: endpoints.update(merchant, kept["id"], {"enabled_events": ["payment.pending"]})
+    )
+    errors = []
+
+    def run(job):
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = list(WebhookEndpointModel.query(merchant.id, consistent_read=True))
+    stored = fresh(merchant)
+    assert int(stored.webhook_endpoint_count) == len(rows) == 5
+    assert stored.webhook_subscriptions == {e for row in rows for e in row.enabled_events}
+    assert stored.webhook_subscriptions == set(names) | {"payment.pending"}
+
+
+def test_a_new_webhook_url_racing_a_create_for_the_last_place_lets_one_in(receivers):
+    merchant = new_merchant()
+    for _ in range(15):
+        add_endpoint(merchant, receivers[0].url)
+    outcomes = []
+
+    def create():
+        try:
+            outcomes.append(("endpoint", add_endpoint(merchant, receivers[1].url)["id"]))
+        except BadRequest as exc:
+            outcomes.append(("endpoint refused", exc.description))
+
+    def set_url():
+        try:
+            services().webhooks.set_url(merchant, {"webhook_url": receivers[1].url})
+            outcomes.append(("url", None))
+        except BadRequest as exc:
+            outcomes.append(("url refused", exc.description))
+
+    threads = [threading.Thread(target=f) for f in (create, set_url, create, set_url)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [kind for kind, _ in outcomes if "refused" not in kind]
+    assert len(won) in (1, 2) and len(set(won)) == 1, outcomes  # one kind wins the place
+    stored = fresh(merchant)
+    total = int(stored.webhook_endpoint_count) + bool(stored.webhook_url)
+    assert total == 16
+    assert all("at most 16" in text for kind, text in outcomes if "refused" in kind)
 
 
 # ------------------------------------------------------------------ deletes and disables
@@ -535,7 +601,7 @@ def test_updates_check_each_field_and_change_only_what_they_name(receivers):
     assert changed["enabled_events"] == ["refund.created"]
     assert (changed["url"], changed["description"]) == (receivers[0].url, "orders")
     assert "secret" not in changed
-    assert fresh(merchant).webhook_subscriptions == ["refund.created"]
+    assert fresh(merchant).webhook_subscriptions == {"refund.created"}
     cleared = endpoints.update(merchant, made["id"], {"description": None})
     assert cleared["description"] is None
 

@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -66,11 +67,11 @@ class MerchantModel(Model):
     webhook_failing_since = NumberAttribute(null=True)
     webhook_disabled_at = UnicodeAttribute(null=True)
     webhook_disabled_reason = UnicodeAttribute(null=True)
-    # The other endpoints (WebhookEndpointModel rows): how many, every event one of them takes
-    # (read from the cached merchant when an event is raised), and the version every change of
-    # the set moves on (their optimistic lock, which also keeps the count under the limit).
+    # The other endpoints (WebhookEndpointModel rows): how many (a conditional counter within
+    # the limit), every event one of them takes (read from the cached merchant when an event is
+    # raised), and the version every change of the set moves on (see db.webhook_endpoints).
     webhook_endpoint_count = NumberAttribute(null=True)
-    webhook_subscriptions = ListAttribute(of=UnicodeAttribute, null=True)
+    webhook_subscriptions = UnicodeSetAttribute(null=True)
     webhook_endpoints_version = NumberAttribute(null=True)
     password_hash = UnicodeAttribute(null=True)
     seeded = BooleanAttribute(default=False)

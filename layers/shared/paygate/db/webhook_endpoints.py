@@ -1,12 +1,15 @@
 """Webhook endpoint storage: rows of the endpoints table, and the default endpoint's fields on
 the merchant record, behind one `Endpoint` shape.
 
-Every change to a merchant's set of endpoints (create, change, delete, and a new default
-endpoint) is one transaction that also moves `webhook_endpoints_version` on the merchant
-record from the version the caller read: two concurrent changes cannot both pass, so the count
-stays under the limit and the merchant's summary of subscribed events (`webhook_subscriptions`)
-never loses an update. Health changes (failing streak, automatic disabling) are conditional
-writes of the endpoint alone: they do not change what it subscribes to.
+The merchant record also keeps, for the endpoints of the table, how many there are
+(`webhook_endpoint_count`, a conditional counter: a new endpoint, or a new default one, is
+written only while the count, the default endpoint included, stays within the limit, in the
+same transaction) and every event one of them takes (`webhook_subscriptions`, a string set that
+a new endpoint adds to). A change that can shrink that summary (other events, a delete) recomputes
+it from the rows it read, conditioned on `webhook_endpoints_version`, which every change of the
+set moves on: a change in between sends it round again, so the summary never loses an update.
+Health changes (failing streak, automatic disabling) are conditional writes of the endpoint
+alone: they do not change what it subscribes to.
 """
 
 from __future__ import annotations
@@ -113,6 +116,24 @@ def _version_condition(version: int | None):
     return MerchantModel.webhook_endpoints_version == version
 
 
+def _summary_actions(version: int | None, subscriptions: tuple) -> list:
+    """Set the merchant's summary of subscribed events, moving the version on."""
+    return [
+        MerchantModel.webhook_endpoints_version.set(int(version or 0) + 1),
+        _set_or_remove(MerchantModel.webhook_subscriptions, set(subscriptions) or None),
+    ]
+
+
+def _room_for_one(limit: int):
+    """The merchant has room for one more endpoint: fewer than `limit` in all, the default
+    endpoint (its webhook URL) included. Comparisons with values computed here only."""
+    count = MerchantModel.webhook_endpoint_count
+    below = lambda n: count.does_not_exist() | (count < n)  # noqa: E731 - a tiny local helper
+    return (MerchantModel.webhook_url.does_not_exist() & below(limit)) | (
+        MerchantModel.webhook_url.exists() & below(limit - 1)
+    )
+
+
 class WebhookEndpointRepository:
     # ------------------------------------------------------------------ reads
     def rows(self, merchant_id: str) -> list[Endpoint]:
@@ -131,22 +152,11 @@ class WebhookEndpointRepository:
             except WebhookEndpointModel.DoesNotExist:
                 return None
 
-    # ------------------------------------------------------------------ the set (locked)
-    def _lock(self, tx, merchant_id: str, version: int | None, count: int, subscriptions):
-        tx.update(
-            MerchantModel(id=merchant_id),
-            actions=[
-                MerchantModel.webhook_endpoints_version.set(int(version or 0) + 1),
-                MerchantModel.webhook_endpoint_count.set(count),
-                _set_or_remove(MerchantModel.webhook_subscriptions, list(subscriptions) or None),
-            ],
-            condition=_version_condition(version),
-        )
-
-    def create(
-        self, endpoint: Endpoint, version: int | None, count: int, subscriptions: tuple
-    ) -> None:
-        """Insert `endpoint` if the set is still at `version`; ConditionFailed otherwise."""
+    # ------------------------------------------------------------------ the set
+    def create(self, endpoint: Endpoint, limit: int) -> None:
+        """Insert `endpoint` and count it, if the merchant stays within `limit` endpoints (its
+        default endpoint included); ConditionFailed otherwise. Concurrent creates never read
+        and write back the count: each adds one under the condition, so none can pass it."""
         row = WebhookEndpointModel(
             merchant_id=endpoint.merchant_id,
             id=endpoint.id,
@@ -161,67 +171,87 @@ class WebhookEndpointRepository:
         )
         with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
             tx.save(row, condition=WebhookEndpointModel.id.does_not_exist())
-            self._lock(tx, endpoint.merchant_id, version, count, subscriptions)
+            tx.update(
+                MerchantModel(id=endpoint.merchant_id),
+                actions=[
+                    MerchantModel.webhook_endpoint_count.add(1),
+                    MerchantModel.webhook_endpoints_version.add(1),
+                    MerchantModel.webhook_subscriptions.add(set(endpoint.enabled_events)),
+                ],
+                condition=_room_for_one(limit),
+            )
 
     def update(
         self,
         endpoint: Endpoint,
         fields: dict,
-        version: int | None,
-        count: int,
-        subscriptions: tuple,
+        version: int | None = None,
+        subscriptions: tuple | None = None,
     ) -> None:
-        """Set `fields` (None removes) of an existing endpoint, if the set is still at
-        `version`; ConditionFailed otherwise (or when the endpoint is gone)."""
+        """Set `fields` (None removes) of an existing endpoint; ConditionFailed if it is gone.
+        With `subscriptions` (its events changed), the merchant's summary becomes that, if
+        the set is still at `version` (ConditionFailed otherwise)."""
         target, condition, actions = self._target(endpoint, fields)
+        if subscriptions is None:
+            with storage_errors():
+                target.update(actions=actions, condition=condition)
+            return
+        summary = _summary_actions(version, subscriptions)
         with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
-            if endpoint.is_default:
-                # One item, one write: the lock's actions join the default endpoint's.
-                lock_actions = [
-                    MerchantModel.webhook_endpoints_version.set(int(version or 0) + 1),
-                    MerchantModel.webhook_endpoint_count.set(count),
-                    _set_or_remove(
-                        MerchantModel.webhook_subscriptions, list(subscriptions) or None
-                    ),
-                ]
+            if endpoint.is_default:  # one item: the summary joins the default endpoint's write
                 tx.update(
                     target,
-                    actions=actions + lock_actions,
+                    actions=actions + summary,
                     condition=condition & _version_condition(version),
                 )
             else:
                 tx.update(target, actions=actions, condition=condition)
-                self._lock(tx, endpoint.merchant_id, version, count, subscriptions)
+                tx.update(
+                    MerchantModel(id=endpoint.merchant_id),
+                    actions=summary,
+                    condition=_version_condition(version),
+                )
 
-    def delete(self, endpoint: Endpoint, version: int | None, count: int, subscriptions) -> None:
-        """Remove a row endpoint if the set is still at `version`; ConditionFailed otherwise."""
+    def delete(self, endpoint: Endpoint, version: int | None, subscriptions: tuple) -> None:
+        """Remove a row endpoint and uncount it, the summary becoming `subscriptions`, if the
+        set is still at `version`; ConditionFailed otherwise."""
         with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
             tx.delete(
                 WebhookEndpointModel(merchant_id=endpoint.merchant_id, id=endpoint.id),
                 condition=WebhookEndpointModel.id.exists(),
             )
-            self._lock(tx, endpoint.merchant_id, version, count, subscriptions)
+            tx.update(
+                MerchantModel(id=endpoint.merchant_id),
+                actions=[
+                    MerchantModel.webhook_endpoint_count.add(-1),
+                    *_summary_actions(version, subscriptions),
+                ],
+                condition=_version_condition(version),
+            )
 
     def set_default_url(
-        self, merchant: MerchantModel, url: str | None, at: str, version: int | None, count: int
+        self, merchant: MerchantModel, url: str | None, at: str, limit: int
     ) -> None:
-        """Give the merchant a default endpoint at `url`, or take it away (None): the legacy
-        `PUT webhooks/config`. A new default endpoint starts enabled, taking every event; a
-        removed one leaves nothing behind. Locked like every change to the set."""
+        """Give the merchant a default endpoint at `url`, change it, or take it away (None):
+        the legacy `PUT webhooks/config`. A new default endpoint needs room within `limit`
+        (ConditionFailed otherwise), starts enabled and takes every event; a removed one leaves
+        nothing behind."""
         actions = [
             MerchantModel.webhook_url.set(url) if url else MerchantModel.webhook_url.remove()
         ]
         actions.append(MerchantModel.updated_at.set(at))
+        condition = MerchantModel.id.exists()
         if not merchant.webhook_url or not url:
             for name in DEFAULT_STATE:
                 actions.append(getattr(MerchantModel, DEFAULT_ATTRIBUTES[name]).remove())
             actions.append(_set_or_remove(MerchantModel.webhook_created_at, at if url else None))
-        actions += [
-            MerchantModel.webhook_endpoints_version.set(int(version or 0) + 1),
-            MerchantModel.webhook_endpoint_count.set(count),
-        ]
+        if url:
+            count = MerchantModel.webhook_endpoint_count
+            condition &= (
+                MerchantModel.webhook_url.exists() | count.does_not_exist() | (count < limit)
+            )
         with storage_errors():
-            merchant.update(actions=actions, condition=_version_condition(version))
+            merchant.update(actions=actions, condition=condition)
 
     # ------------------------------------------------------------------ one endpoint
     def _target(self, endpoint: Endpoint, fields: dict):

@@ -126,11 +126,12 @@ class WebhookEndpointService:
         self.merchants = merchants
         self.settings = settings
 
-    # ------------------------------------------------------------------ the lock
+    # ------------------------------------------------------------------ changes to the set
     def _change(self, merchant_id: str, apply):
         """Run `apply(merchant, rows)` on a fresh read of the merchant and its endpoints; it
-        writes with the version it read, and is run again when another change got there first.
-        The cached merchant is refreshed afterwards, so events raised next see the change."""
+        writes conditioned on what it read (the set's version, the endpoint's existence), and
+        is run again, after a jittered pause, when another change got there first. The cached
+        merchant is refreshed afterwards, so events raised next see the change."""
         for attempt in range(LOCK_ATTEMPTS):
             merchant = self.merchants.get(merchant_id)
             if merchant is None:
@@ -170,7 +171,8 @@ class WebhookEndpointService:
 
     # ------------------------------------------------------------------ changes
     def create(self, merchant: MerchantModel, body: object) -> dict:
-        """A new endpoint with its own `whsec_` secret (shown in this answer only)."""
+        """A new endpoint with its own `whsec_` secret (shown in this answer only); 400 when the
+        merchant has MAX_ENDPOINTS already (the default one counts), under any concurrency."""
         fields = rules.parse_create(body)
         now = clock.iso()
         endpoint = Endpoint(
@@ -183,18 +185,17 @@ class WebhookEndpointService:
             created_at=now,
             updated_at=now,
         )
-
-        def apply(current: MerchantModel, rows: list[Endpoint]) -> None:
-            if len(rows) + bool(current.webhook_url) >= MAX_ENDPOINTS:
-                raise BadRequest(LIMIT_REACHED)
-            self.repo.create(
-                endpoint,
-                current.webhook_endpoints_version,
-                len(rows) + 1,
-                rules.union_of_events([*rows, endpoint]),
-            )
-
-        self._change(merchant.id, apply)
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                self.repo.create(endpoint, MAX_ENDPOINTS)
+                break
+            except ConditionFailed as exc:
+                raise BadRequest(LIMIT_REACHED) from exc
+            except TransactionConflict:  # another write held the merchant item: try again
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+        else:
+            raise Conflict("Webhook endpoints changed meanwhile; try again")
+        self.merchants.get(merchant.id)  # refresh this process's cached copy
         return endpoint_view(endpoint, secret=True)
 
     def update(self, merchant: MerchantModel, endpoint_id: str, body: object) -> dict:
@@ -203,14 +204,11 @@ class WebhookEndpointService:
         changes = rules.parse_update(body)
         if "url" in changes:
             changes["url"] = self._url(changes["url"])
-        now_epoch = time.time()
-        now = iso_at(now_epoch)
+        now = iso_at(time.time())
 
-        def apply(current: MerchantModel, rows: list[Endpoint]) -> tuple[Endpoint, dict | None]:
+        def apply(current: MerchantModel, rows: list[Endpoint]) -> dict | None:
             endpoint = self._own(current, rows, endpoint_id)
             fields = {k: v for k, v in changes.items() if k != "status"}
-            if "enabled_events" in fields:
-                fields["enabled_events"] = list(fields["enabled_events"])
             replay = None
             wanted = changes.get("status", endpoint.status)
             if wanted == "enabled" and not endpoint.enabled:
@@ -226,22 +224,23 @@ class WebhookEndpointService:
                     failing_since=None,
                 )
             fields["updated_at"] = now
+            if "enabled_events" not in changes:
+                self.repo.update(endpoint, fields)
+                return replay
+            fields["enabled_events"] = list(changes["enabled_events"])
             after = [
-                replace(r, enabled_events=changes.get("enabled_events", r.enabled_events))
-                if r.id == endpoint.id
-                else r
+                replace(r, enabled_events=changes["enabled_events"]) if r.id == endpoint.id else r
                 for r in rows
             ]
             self.repo.update(
                 endpoint,
                 fields,
                 current.webhook_endpoints_version,
-                len(rows),
                 rules.union_of_events(after),
             )
-            return endpoint, replay
+            return replay
 
-        _, replay = self._change(merchant.id, apply)
+        replay = self._change(merchant.id, apply)
         view = self.get(merchant, endpoint_id)
         if replay is not None:
             view["replay"] = replay
@@ -269,29 +268,28 @@ class WebhookEndpointService:
 
         def apply(current: MerchantModel, rows: list[Endpoint]) -> None:
             endpoint = self._own(current, rows, endpoint_id)
-            version = current.webhook_endpoints_version
             if endpoint.is_default:
-                self.repo.set_default_url(current, None, clock.iso(), version, len(rows))
+                self.repo.set_default_url(current, None, clock.iso(), MAX_ENDPOINTS)
                 return
             remaining = [r for r in rows if r.id != endpoint.id]
-            self.repo.delete(endpoint, version, len(remaining), rules.union_of_events(remaining))
+            self.repo.delete(
+                endpoint, current.webhook_endpoints_version, rules.union_of_events(remaining)
+            )
 
         self._change(merchant.id, apply)
         return {"id": endpoint_id, "deleted": True}
 
     def set_default_url(self, merchant: MerchantModel, url: str | None) -> MerchantModel:
         """The legacy `PUT webhooks/config`: give the merchant a default endpoint at `url`
-        (checked by the URL policy), change it, or remove it (None)."""
-        url = self._url(url) if url else None
-
-        def apply(current: MerchantModel, rows: list[Endpoint]) -> None:
-            if url and not current.webhook_url and len(rows) >= MAX_ENDPOINTS:
-                raise BadRequest(LIMIT_REACHED)
-            version = current.webhook_endpoints_version
-            self.repo.set_default_url(current, url, clock.iso(), version, len(rows))
-
-        self._change(merchant.id, apply)
-        return self.merchants.get(merchant.id) or merchant
+        (checked by the URL policy), change it, or remove it (None). A new default endpoint
+        needs room within MAX_ENDPOINTS, as a new endpoint does."""
+        url = self._url(url) if url is not None else None
+        current = self.merchants.get(merchant.id) or merchant
+        try:
+            self.repo.set_default_url(current, url, clock.iso(), MAX_ENDPOINTS)
+        except ConditionFailed as exc:
+            raise BadRequest(LIMIT_REACHED) from exc
+        return self.merchants.get(merchant.id) or current
 
     # ------------------------------------------------------------------ secrets
     def roll_secret(self, merchant: MerchantModel, endpoint_id: str, body: object) -> dict:
