@@ -130,6 +130,11 @@
     return log.endpoint_id ? "Deleted endpoint" : "—";
   }
 
+  function endpointTitle(log) {
+    var endpoint = endpointsById[log.endpoint_id];
+    return endpoint ? endpoint.url : log.endpoint_id || "";
+  }
+
   function row(log) {
     var code = log.response_code;
     var ok = code !== null && code !== undefined && code >= 200 && code < 300;
@@ -137,7 +142,7 @@
       P.el("td", { "data-label": "Event", class: "wide" },
         P.el("span", { class: "mono", dataset: { testId: "webhook-event" }, text: log.event }),
         P.el("span", { class: "sub", text: P.formatDate(log.created_at) })),
-      P.el("td", { class: "url-cell", "data-label": "Endpoint", title: log.endpoint_id || "",
+      P.el("td", { class: "endpoint-cell", "data-label": "Endpoint", title: endpointTitle(log),
         dataset: { testId: "webhook-endpoint", endpointId: log.endpoint_id || "" }, text: endpointName(log) }),
       P.el("td", { "data-label": "Status", dataset: { testId: "webhook-status" } }, P.badge(log.status)),
       P.el("td", { class: "num", "data-label": "Attempts", dataset: { testId: "webhook-attempts" },

@@ -189,3 +189,36 @@ def test_create_order_snippet_runs_against_the_stack(stack):
     assert (order["amount"], order["currency"], order["status"]) == (50000, "INR", "created")
     stored = stack.call("GET", f"/api/v1/orders/{order['id']}")
     assert stored.status_code == 200 and stored.json()["receipt"] == "receipt_1001"
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_add_endpoint_snippet_runs_against_the_stack(stack):
+    """The snippet as printed, with a fresh merchant's credentials (the seeded merchant's
+    webhooks stay as the contract has them) and a URL that resolves here."""
+    from tests.security.helpers import signup
+
+    account = signup(stack, "Docs Endpoint Shop")
+    command = snippet("code-snippet-endpoint")
+    assert command.startswith("curl ") and "/api/v1/webhook_endpoints" in command
+    command = "\n".join(line for line in command.splitlines() if not line.startswith("#"))
+    for old, new in (
+        ("http://localhost:8000", stack.api),
+        ("key_test_abc123", account["api_key"]),
+        ("secret_test_xyz789", account["api_secret"]),
+        ("https://yourstore.example/webhooks/fulfilment", "http://127.0.0.1:9/fulfilment"),
+    ):
+        assert old in command, old
+        command = command.replace(old, new)
+    result = subprocess.run(
+        ["bash", "-c", command + " --silent --show-error --write-out '\\n%{http_code}'"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    body, status = result.stdout.rsplit("\n", 1)
+    assert status == "201", result.stdout
+    endpoint = json.loads(body)
+    assert endpoint["enabled_events"] == ["payment.success", "refund.processed"]
+    assert endpoint["secret"].startswith("whsec_") and endpoint["description"] == "Fulfilment"

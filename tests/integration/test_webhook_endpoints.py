@@ -655,3 +655,42 @@ def test_rolling_an_endpoint_secret_keeps_the_previous_one_signing_during_the_ov
     for body in ({"expire_previous_in": -1}, {"expire_previous_in": 604801}, []):
         with pytest.raises(BadRequest):
             services().webhook_endpoints.roll_secret(merchant, made["id"], body)
+
+
+def test_raising_an_event_reads_no_endpoint_and_no_more_merchants_than_before(
+    receivers, monkeypatch
+):
+    """Whether an event is dispatched is decided from the merchant the API already holds (and
+    the workers' cached copy): endpoints are only read by the webhook worker's fan-out."""
+    from paygate.db.merchants import MerchantRepository
+    from paygate.db.webhook_endpoints import WebhookEndpointRepository
+
+    merchant = new_merchant()
+    add_endpoint(merchant, receivers[0].url, ["payment.success"])
+    known = fresh(merchant)  # what authentication hands the API (a cached copy)
+    svc = services()
+    svc.merchants.repo.get(merchant.id)  # the worker's cached copy, as after a first event
+    reads = {"endpoints": 0, "merchants": 0}
+    real_rows, real_get = WebhookEndpointRepository.rows, MerchantRepository.get
+
+    def rows(self, *args, **kwargs):
+        reads["endpoints"] += 1
+        return real_rows(self, *args, **kwargs)
+
+    def get(self, merchant_id, max_age=0):
+        if not self._fresh(f"id:{merchant_id}", max_age):
+            reads["merchants"] += 1
+        return real_get(self, merchant_id, max_age)
+
+    monkeypatch.setattr(WebhookEndpointRepository, "rows", rows)
+    monkeypatch.setattr(MerchantRepository, "get", get)
+    order = svc.orders.create(known, {"amount": 1000})
+    payment = svc.payments.create(known, {"order_id": order["id"], "method": "upi", "vpa": "x@y"})
+    svc.payments.settle(payment["id"], 0)
+    assert reads == {"endpoints": 0, "merchants": 0}
+    monkeypatch.undo()
+    assert sorted((e.event, e.dispatch_shard is not None) for e in events_of(merchant)) == [
+        ("payment.created", False),
+        ("payment.pending", False),
+        ("payment.success", True),  # the only one an endpoint takes
+    ]
