@@ -64,6 +64,7 @@
       P.el("td", { class: "actions" },
         action("edit-endpoint-button", "Edit", endpoint, openForm),
         action("toggle-endpoint-button", enabled ? "Disable" : "Enable", endpoint, toggle),
+        action("test-endpoint-button", "Send test", endpoint, sendTest),
         action("roll-endpoint-secret-button", "Roll secret", endpoint, openRoll),
         action("delete-endpoint-button", "Delete", endpoint, remove, " btn-danger")));
   }
@@ -225,6 +226,18 @@
         document.dispatchEvent(new CustomEvent("paygate:deliveries-changed"));
       }, function (error) {
         P.toast("Could not replay: " + error.description, "error");
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- test delivery
+  function sendTest(endpoint, button) {
+    P.busy(button, function () {
+      return P.post("/api/v1/webhooks/test", { endpoint_id: endpoint.id }).then(function (body) {
+        P.toast("Test webhook queued for " + endpoint.url + " (" + body.id + ")", "success");
+        document.dispatchEvent(new CustomEvent("paygate:deliveries-changed"));
+      }, function (error) {
+        P.toast("Could not send a test webhook: " + error.description, "error");
       });
     });
   }

@@ -226,7 +226,11 @@ def test_roll_an_endpoint_secret_with_an_hour_of_overlap(page, merchant, receive
     expect(dialog).to_be_hidden()
     expect(page.locator(tid("endpoint-new-secret"))).to_have_text(new)
     expect(page.locator(tid("endpoint-secret-hint"))).to_contain_text("also signs deliveries until")
-    merchant.call("POST", "/api/v1/webhooks/test", json={"endpoint_id": made["id"]})
+    with page.expect_response("**/api/v1/webhooks/test") as sent:
+        endpoint_row(page, made["id"]).locator(tid("test-endpoint-button")).click()
+    assert sent.value.status == 202
+    assert sent.value.request.post_data_json == {"endpoint_id": made["id"]}
+    expect(page.locator(tid("toast")).last).to_contain_text("Test webhook queued")
     wait_until(lambda: receivers[0].deliveries, message="no delivery after the roll")
     delivery = receivers[0].deliveries[0]
     for secret in (old, new):  # both sign during the hour
