@@ -91,7 +91,14 @@ def test_duplicated_message_settles_once(merchant, order):
     assert stored.status == "success"
     assert events_of(payment["id"]).count("payment.success") == 1
     stats = services().payments.stats(merchant)
-    assert stats == {"total_transactions": 1, "total_amount": 50000, "success_rate": 100.0}
+    assert stats == {
+        "total_transactions": 1,
+        "total_amount": 50000,
+        "success_rate": 100.0,
+        "by_currency": {
+            "INR": {"total_transactions": 1, "total_amount": 50000, "success_rate": 100.0}
+        },
+    }
 
 
 def test_failing_instrument_records_the_error(merchant, order):
@@ -242,10 +249,10 @@ def test_idempotency_race_creates_one_payment():
         barrier.wait()
         try:
             results.append(
-                svc.create_payment_key.run(
+                svc.idempotency.run(
                     merchant.id,
                     "race-key-" + order["id"],
-                    body,
+                    ("POST", "/api/v1/payments", body),
                     lambda: svc.payments.create(merchant, body),
                 )
             )
