@@ -67,17 +67,6 @@
   }
 
   // ---------------------------------------------------------------- refunds
-  function parseRupees(text) {
-    var clean = String(text || "").replace(/[₹,\s]/g, "");
-    if (!/^\d+(\.\d{1,2})?$/.test(clean)) return null;
-    var parts = clean.split(".");
-    return parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
-  }
-
-  function rupeesText(paise) {
-    return (paise / 100).toFixed(2);
-  }
-
   function dialog() { return P.byTestId("refund-dialog"); }
 
   function showRefundError(message) {
@@ -92,7 +81,8 @@
     showRefundError("");
     P.byTestId("refund-payment-id").textContent = payment.id;
     P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true);
-    P.byTestId("refund-amount-input").value = rupeesText(payment.amount);
+    P.byTestId("refund-amount-input").value = P.moneyInput(payment.amount, payment.currency);
+    P.byTestId("refund-currency").textContent = payment.currency || "INR";
     P.byTestId("refund-reason-input").value = "";
     dialog().showModal();
     P.byTestId("refund-amount-input").select();
@@ -103,7 +93,7 @@
         var left = Math.max(0, payment.amount - taken);
         P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true) +
           " (" + P.money(taken, payment.currency, true) + " already refunded)";
-        P.byTestId("refund-amount-input").value = rupeesText(left);
+        P.byTestId("refund-amount-input").value = P.moneyInput(left, payment.currency);
       }
     }, function () { /* the list is a convenience only */ });
   }
@@ -111,8 +101,12 @@
   function submitRefund(event) {
     event.preventDefault();
     if (!current) return;
-    var amount = parseRupees(P.byTestId("refund-amount-input").value);
-    if (!amount) return showRefundError("Enter an amount in rupees, for example 250 or 250.50.");
+    var amount = P.parseMoney(P.byTestId("refund-amount-input").value, current.currency);
+    if (!amount) {
+      var example = P.moneyInput(25050, current.currency).replace(/\.0+$/, "");
+      return showRefundError("Enter an amount in " + (current.currency || "INR") + ", for example " +
+        example + ".");
+    }
     var body = { amount: amount };
     var reason = P.byTestId("refund-reason-input").value.trim();
     if (reason) body.reason = reason;

@@ -101,16 +101,6 @@ class Queue:
         return Queue(url["QueueUrl"])
 
 
-# Error codes of an endpoint without StartMessageMoveTask (older LocalStack, moto, MiniStack).
-_MOVE_UNSUPPORTED = {
-    "InvalidAction",
-    "UnsupportedOperation",
-    "AWS.SimpleQueueService.UnsupportedOperation",
-    "NotImplemented",
-    "InternalFailure",
-    "InternalError",
-    "InvalidParameterValue",
-}
 MOVE_TIMEOUT_SECONDS = 300
 
 
@@ -134,19 +124,14 @@ class MoveUnsupported(Exception):
 
 
 def _move_task(source_arn: str, destination_arn: str, wait: float) -> int:
-    from botocore.exceptions import ClientError
-
     client = sqs_client()
     try:
         handle = client.start_message_move_task(
             SourceArn=source_arn, DestinationArn=destination_arn
         )["TaskHandle"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _MOVE_UNSUPPORTED:
-            raise MoveUnsupported() from exc
-        raise
-    except (NotImplementedError, KeyError) as exc:
-        raise MoveUnsupported() from exc
+    except Exception as exc:  # moto raises NotImplementedError in-process, a bare 500 as a server
+        # Nothing was moved: copying is always correct, only slower.
+        raise MoveUnsupported(repr(exc)) from exc
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         tasks = client.list_message_move_tasks(SourceArn=source_arn)["Results"]
