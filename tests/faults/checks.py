@@ -41,9 +41,10 @@ def create_payments(
     headers = headers or TEST_HEADERS
     session = requests.Session()
     session.headers.update(headers)
-    order = session.post(stack.api + "/api/v1/orders", json={"amount": 1000}).json()
     ids = []
     for _ in range(count):
+        # An order takes one payment at a time (CONTRACT §5): one order per payment.
+        order = session.post(stack.api + "/api/v1/orders", json={"amount": 1000}).json()
         response = session.post(
             stack.api + "/api/v1/payments",
             json={"order_id": order["id"], "method": "upi", "vpa": vpa},
