@@ -42,6 +42,7 @@ PARAMETER_OF = {
     "WEBHOOK_RETRY_INTERVALS_TEST": "WebhookRetryIntervalsTest",
     "TEST_MERCHANT_WEBHOOK_URL": "TestMerchantWebhookUrl",
     "DEMO_LOGIN": "DemoLogin",
+    "RECONCILE_AFTER_SECONDS": "ReconcileAfterSeconds",
 }
 
 
