@@ -84,7 +84,8 @@
     var auth = options.auth !== false;
     var headers = { Accept: "application/json" };
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    if (options.idempotent) headers["Idempotency-Key"] = uuid();
+    if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
+    else if (options.idempotent) headers["Idempotency-Key"] = uuid();
     if (auth) {
       var token = session.token();
       if (!token) {
@@ -440,6 +441,7 @@
       return request("POST", path, Object.assign({ body: body }, options || {}));
     },
     put: function (path, body) { return request("PUT", path, { body: body }); },
+    uuid: uuid,
     money: money,
     moneyCompact: moneyCompact,
     parseMoney: parseMoney,

@@ -8,6 +8,11 @@
   var timer = null;
   var loading = false;
   var current = null; // the payment being refunded
+  // One Idempotency-Key per refund the merchant means: sending the same amount again from the
+  // same dialog (after a timeout or a lost answer) replays the first refund instead of making a
+  // second one; a changed amount or reason is a new request with a new key.
+  var refundKey = null;
+  var refundSignature = null;
 
   function cell(testId, content, extra) {
     return P.el("td", Object.assign({ dataset: { testId: testId } }, extra || {}), content);
@@ -78,6 +83,7 @@
 
   function openRefund(payment) {
     current = payment;
+    refundKey = refundSignature = null;
     showRefundError("");
     P.byTestId("refund-payment-id").textContent = payment.id;
     P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true);
@@ -112,7 +118,13 @@
     if (reason) body.reason = reason;
     var payment = current;
     P.busy(P.byTestId("refund-submit-button"), function () {
-      return P.post("/api/v1/payments/" + encodeURIComponent(payment.id) + "/refunds", body, { idempotent: true })
+      var signature = payment.id + " " + JSON.stringify(body);
+      if (signature !== refundSignature) {
+        refundKey = P.uuid();
+        refundSignature = signature;
+      }
+      return P.post("/api/v1/payments/" + encodeURIComponent(payment.id) + "/refunds", body,
+        { idempotencyKey: refundKey })
         .then(function (refund) {
           dialog().close();
           P.toast("Refund " + refund.id + " of " + P.money(refund.amount, payment.currency, true) +

@@ -142,3 +142,43 @@ def test_the_dashboard_shows_yen_as_yen(signed_in, stack):
     stats = stack.call("GET", "/api/v1/stats").json()
     assert stats["by_currency"]["JPY"]["total_amount"] >= 50000
     assert "¥" not in page.locator(tid("total-amount")).inner_text()  # the INR figure only
+
+
+def test_a_refund_resent_after_a_lost_answer_is_not_made_twice(signed_in, stack):
+    """The merchant clicks Refund, the answer is lost on the way back, the merchant clicks
+    again: the dialog resends with the same Idempotency-Key and gets the first refund back."""
+    page = signed_in
+    payment = stack.call(
+        "POST",
+        "/api/v1/payments",
+        json={"order_id": stack.create_order(30000)["id"], "method": "upi", "vpa": SUCCESS_VPA},
+    ).json()
+    settled(stack, payment["id"])
+    path = f"**/api/v1/payments/{payment['id']}/refunds"
+    keys = []
+
+    def lose_the_answer(route):
+        if route.request.method == "POST":
+            keys.append(route.request.headers.get("idempotency-key"))
+            route.fetch()  # the refund is made...
+            route.abort("connectionreset")  # ...and its answer never arrives
+        else:
+            route.continue_()
+
+    page.goto(stack.dashboard + "/dashboard/transactions")
+    row = page.locator(tid("transaction-row") + f'[data-payment-id="{payment["id"]}"]')
+    page.route(path, lose_the_answer)
+    row.locator(tid("refund-button")).click()
+    dialog = page.locator(tid("refund-dialog"))
+    field = dialog.locator(tid("refund-amount-input"))
+    field.fill("")
+    field.press_sequentially("120", delay=15)
+    dialog.locator(tid("refund-submit-button")).click()
+    expect(dialog.locator(tid("refund-error"))).to_be_visible()
+    page.unroute(path)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/refunds" in r.url) as sent:
+        dialog.locator(tid("refund-submit-button")).click()
+    assert sent.value.status == 201 and sent.value.headers["idempotent-replayed"] == "true"
+    assert sent.value.request.headers["idempotency-key"] == keys[0]
+    refunds = stack.call("GET", f"/api/v1/payments/{payment['id']}/refunds").json()
+    assert refunds["total"] == 1 and refunds["data"][0]["amount"] == 12000
