@@ -274,3 +274,48 @@ def test_amounts_of_other_currencies_are_counted_apart(merchant):
         "JPY": 50000,
         "KWD": 1500,
     }
+
+
+def test_a_crash_after_the_commit_inside_a_keyed_request_cannot_pay_twice(merchant, order):
+    """The API dies after the payment's transaction, before Powertools stores the answer: the
+    key is released, the merchant retries with it, and the order's slot refuses a second
+    payment (the key alone could not: its record was never completed)."""
+    svc = services()
+    body = {"order_id": order["id"], **UPI_OK}
+    request = ("POST", "/api/v1/payments", body)
+    key = "crash-" + order["id"]
+
+    def create_then_crash():
+        svc.payments.create(merchant, body)
+        raise StorageUnavailable("process died before answering")
+
+    with pytest.raises(StorageUnavailable):
+        svc.idempotency.run(merchant.id, key, request, create_then_crash)
+    with pytest.raises(BadRequest, match="^Order has a payment in progress$"):
+        svc.idempotency.run(merchant.id, key, request, lambda: svc.payments.create(merchant, body))
+    assert len(payments_of(order["id"])) == 1
+
+
+def test_keys_are_bound_to_method_path_and_body(merchant, order):
+    svc = services()
+    from paygate.errors import IdempotencyKeyReused
+
+    body = {"order_id": order["id"], **UPI_OK}
+    first, replayed = svc.idempotency.run(
+        merchant.id,
+        "k-" + order["id"],
+        ("POST", "/api/v1/payments", body),
+        lambda: pay(merchant, order),
+    )
+    assert not replayed
+    for other in (
+        ("POST", "/api/v1/orders", body),
+        ("POST", "/api/v1/payments", {**body, "vpa": "other@okbank"}),
+        ("PUT", "/api/v1/payments", body),
+    ):
+        with pytest.raises(IdempotencyKeyReused):
+            svc.idempotency.run(merchant.id, "k-" + order["id"], other, lambda: {"never": 1})
+    again, replayed = svc.idempotency.run(
+        merchant.id, "k-" + order["id"], ("post", "/api/v1/payments", body), lambda: {"never": 1}
+    )
+    assert replayed and again == first
