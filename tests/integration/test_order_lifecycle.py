@@ -319,3 +319,22 @@ def test_keys_are_bound_to_method_path_and_body(merchant, order):
         merchant.id, "k-" + order["id"], ("post", "/api/v1/payments", body), lambda: {"never": 1}
     )
     assert replayed and again == first
+
+
+def test_a_creation_whose_first_commit_answer_was_lost_is_not_refused(merchant, order, monkeypatch):
+    """The transaction commits but its answer is lost and the write is tried again: the second
+    try finds the order held by this very payment, which is success, not a refusal."""
+    svc = services()
+    real_create = svc.payments.repo.create
+    calls = []
+
+    def commit_then_lose_the_answer(payment, change, events):
+        calls.append(payment.id)
+        real_create(payment, change, events)
+        if len(calls) == 1:
+            raise ConditionFailed(["ConditionalCheckFailed"])  # what the retry would see
+
+    monkeypatch.setattr(svc.payments.repo, "create", commit_then_lose_the_answer)
+    payment = pay(merchant, order)
+    assert calls == [payment["id"]]
+    assert [p.id for p in payments_of(order["id"])] == [payment["id"]]

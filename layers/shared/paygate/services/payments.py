@@ -123,6 +123,8 @@ class PaymentService:
                 return
             except ConditionFailed:
                 order = self.orders.find(order.id)
+                if payment.id in (order.pending_payment_id, order.paid_payment_id):
+                    return  # an earlier try of this very write landed (its answer was lost)
                 if reason := refusal(order):
                     raise BadRequest(reason) from None
         raise BadRequest(IN_PROGRESS)
