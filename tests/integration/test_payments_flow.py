@@ -19,6 +19,7 @@ from tests.integration.helpers import (
     fake_message,
     handler,
     new_merchant,
+    poison_into_dlq,
     receive_all,
     seeded_merchant,
 )
@@ -148,39 +149,11 @@ def test_message_overtaking_its_payment_is_retried_then_dropped_when_orphaned():
 
 def test_poison_message_reaches_the_dlq():
     """Real queue, real redrive policy, the local runtime's poller: 5 receives, then the DLQ."""
-    from infra.local.poller import Poller
-
-    svc = services()
-    sqs = boto3.client("sqs")
-    url = svc.settings.payment_queue_url
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
-    try:
-        sqs.send_message(QueueUrl=url, MessageBody="not json at all")
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        mapping = {
-            "EventSourceArn": arn["Attributes"]["QueueArn"],
-            "BatchSize": 10,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        }
-        poller = Poller(sqs, mapping, url, handler("payment_worker"), "payment", 10)
-        for _ in range(6):
-            messages = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
-            ).get("Messages", [])
-            if messages:
-                poller.slots.acquire()
-                poller._invoke(messages)
-        dlq_url = sqs.get_queue_url(
-            QueueName=json.loads(
-                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])[
-                    "Attributes"
-                ]["RedrivePolicy"]
-            )["deadLetterTargetArn"].split(":")[-1]
-        )["QueueUrl"]
-        dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
-        assert [m["Body"] for m in dead] == ["not json at all"]
-    finally:
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
+    url = services().settings.payment_queue_url
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody="not json at all")
+    dlq_url = poison_into_dlq(url, handler("payment_worker"))
+    dead = receive_all(dlq_url)
+    assert [m["Body"] for m in dead] == ["not json at all"]
 
 
 def test_capture_rules(merchant, order):

@@ -9,7 +9,6 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from infra.local.poller import Poller
 from paygate import clock
 from paygate.db.models import EventModel, PaymentModel, RefundModel
 from paygate.queues import Queue, redrive
@@ -20,6 +19,7 @@ from tests.integration.helpers import (
     event_for,
     handler,
     new_merchant,
+    poison_into_dlq,
     receive_all,
 )
 
@@ -166,31 +166,6 @@ def test_the_scheduled_function_runs_the_reconciler(merchant):
     assert {"payment_id": payment["id"]} in bodies
 
 
-def poison_into_dlq(url: str, worker, monkeypatch, settle_fails) -> None:
-    """Five failed receives through the local poller: the redrive policy dead-letters it."""
-    sqs = boto3.client("sqs")
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
-    try:
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        mapping = {
-            "EventSourceArn": arn["Attributes"]["QueueArn"],
-            "BatchSize": 10,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        }
-        monkeypatch.setattr(services().payments, "settle", settle_fails)
-        poller = Poller(sqs, mapping, url, worker, "payment", 10)
-        for _ in range(6):
-            messages = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
-            ).get("Messages", [])
-            if messages:
-                poller.slots.acquire()
-                poller._invoke(messages)
-        monkeypatch.undo()
-    finally:
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
-
-
 def test_poisoned_settle_is_dead_lettered_then_redriven_and_settles_once(merchant, monkeypatch):
     svc = services()
     url = svc.settings.payment_queue_url
@@ -199,7 +174,9 @@ def test_poisoned_settle_is_dead_lettered_then_redriven_and_settles_once(merchan
     def throttled(payment_id, sent_at):
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    poison_into_dlq(url, handler("payment_worker"), monkeypatch, throttled)
+    monkeypatch.setattr(svc.payments, "settle", throttled)
+    poison_into_dlq(url, handler("payment_worker"))
+    monkeypatch.undo()
     assert receive_all(url) == []
     assert svc.health.jobs_status()["dead_letter"] == {"payment": 1, "refund": 0, "webhook": 0}
     assert PaymentModel.get(payment["id"]).status == "pending"

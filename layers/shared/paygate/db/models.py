@@ -91,15 +91,19 @@ class OrderModel(Model):
 PENDING_SHARDS = 4
 
 
-class PendingPayments(GlobalSecondaryIndex):
-    """Sparse index of payments still `pending`, by when the reconciler should look at them."""
+def pending_index() -> GlobalSecondaryIndex:
+    """Sparse index of records still `pending`, by when the reconciler should look at them (a
+    class per model: PynamoDB binds an index class to the model it is declared on)."""
 
-    class Meta:
-        index_name = "pending-index"
-        projection = AllProjection()
+    class PendingIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "pending-index"
+            projection = AllProjection()
 
-    pending_shard = UnicodeAttribute(hash_key=True)
-    pending_due = UnicodeAttribute(range_key=True)
+        pending_shard = UnicodeAttribute(hash_key=True)
+        pending_due = UnicodeAttribute(range_key=True)
+
+    return PendingIndex()
 
 
 class PaymentsByMerchant(GlobalSecondaryIndex):
@@ -136,7 +140,7 @@ class PaymentModel(Model):
     pending_shard = UnicodeAttribute(null=True)
     pending_due = UnicodeAttribute(null=True)
     by_merchant = PaymentsByMerchant()
-    to_reconcile = PendingPayments()
+    to_reconcile = pending_index()
 
 
 class RefundsByPayment(GlobalSecondaryIndex):
@@ -146,17 +150,6 @@ class RefundsByPayment(GlobalSecondaryIndex):
 
     payment_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
-
-
-class PendingRefunds(GlobalSecondaryIndex):
-    """Sparse index of refunds still `pending`, by when the reconciler should look at them."""
-
-    class Meta:
-        index_name = "pending-index"
-        projection = AllProjection()
-
-    pending_shard = UnicodeAttribute(hash_key=True)
-    pending_due = UnicodeAttribute(range_key=True)
 
 
 class RefundModel(Model):
@@ -174,7 +167,7 @@ class RefundModel(Model):
     pending_shard = UnicodeAttribute(null=True)
     pending_due = UnicodeAttribute(null=True)
     by_payment = RefundsByPayment()
-    to_reconcile = PendingRefunds()
+    to_reconcile = pending_index()
 
 
 # Spreads outbox entries over a few index partitions, so the relay's index has no hot key.
