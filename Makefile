@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
@@ -12,10 +12,13 @@ PYTEST_ARGS ?=
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+# The project itself is installed editable for its `paygate` command (.venv/bin/paygate), built
+# with the setuptools pinned in requirements.txt (no build isolation: nothing is downloaded).
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
 # Browser tests use Debian's Chromium (no downloaded browsers on these machines).

@@ -96,7 +96,22 @@
 
   var active = null; // the instance whose modal is open (one at a time)
 
+  var sheet = null; // the constructed stylesheet, once adopted
+
+  /** The modal's styles. A constructed stylesheet (adoptedStyleSheets) is not inline CSS, so
+   *  it works on merchant pages whose CSP has no 'unsafe-inline' for styles; older browsers
+   *  get a <style> element. */
   function injectStyles(doc) {
+    var view = doc.defaultView || root;
+    if (view.CSSStyleSheet && 'adoptedStyleSheets' in doc && 'replaceSync' in view.CSSStyleSheet.prototype) {
+      if (sheet && doc.adoptedStyleSheets.indexOf(sheet) >= 0) {
+        return;
+      }
+      sheet = new view.CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      doc.adoptedStyleSheets = doc.adoptedStyleSheets.concat([sheet]);
+      return;
+    }
     if (doc.getElementById(STYLE_ID)) {
       return;
     }

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Tests import the API's app (route checks), which refuses to start outside local mode without
+# a token key; in-process they run as the local runtime does. Tiers with a stack of their own
+# take the functions' environment from it.
+os.environ.setdefault("LOCAL_MODE", "true")
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,12 @@
       (field || password).focus();
     }
 
-    if (new URLSearchParams(window.location.search).get("expired")) {
+    var params = new URLSearchParams(window.location.search);
+    if (params.get("expired")) {
       error.textContent = "Your session has ended. Sign in again to continue.";
+      error.hidden = false;
+    } else if (params.get("signed_out")) {
+      error.textContent = "You signed out of every session.";
       error.hidden = false;
     }
 

@@ -4,11 +4,15 @@ from chalice import Chalice
 
 from chalicelib.errors import from_chalice_error
 from chalicelib.http import cors_headers, request_id
-from chalicelib.routes import auth, orders, payments, refunds, system, webhooks
+from chalicelib.routes import auth, events, orders, payments, refunds, system, webhooks
+from paygate.settings import get_settings
+
+# Cold start fails loudly on settings only a laptop may use (the API signs dashboard tokens).
+get_settings().refuse_unsafe(signs_tokens=True)
 
 app = Chalice(app_name="paygate")
 app.api.cors = False
-for module in (system, auth, orders, payments, refunds, webhooks):
+for module in (system, auth, orders, payments, refunds, webhooks, events):
     app.register_blueprint(module.bp)
 
 

@@ -5,10 +5,15 @@ revalidated, so a deploy is visible at once), scripts and styles are cached for 
 Next to the files goes a generated `config.js` (`window.PAYGATE_CONFIG = {...};`, `no-cache`),
 the same runtime config the local static server writes, made here from the stack outputs.
 
-The checkout bucket sits behind CloudFront, which serves keys as they are: the SDK opens
-`/checkout?order_id=...`, so a `checkout` key (a copy of checkout.html, served as text/html) is
-uploaded too, and `demo` for demo.html. Nothing adds `X-Frame-Options`: the checkout must be
-framable by the SDK's modal.
+Both buckets are private, behind CloudFront. The checkout distribution serves keys as they
+are: the SDK opens `/checkout?order_id=...`, so a `checkout` key (a copy of checkout.html,
+served as text/html) is uploaded too. The dashboard's distribution maps `/login` and
+`/dashboard/...` to their folders' index.html itself (a CloudFront Function). Security headers
+come from the distributions' response headers policies, not from object metadata; none adds
+`X-Frame-Options` to the checkout, which the SDK's modal frames.
+
+The demo store (`demo.html`, with the seeded test credentials in it) is a local page: it is
+published only with `--with-demo` (for a test stack, never production).
 
     python -m infra.deploy.static_site sdk <bucket> --api-url https://... --checkout-url https://...
 """
@@ -48,6 +53,8 @@ CONTENT_TYPES = {
 
 # Extension-less keys for the CDN paths of the checkout site: key -> file it copies.
 CHECKOUT_ALIASES = {"checkout": "checkout.html", "demo": "demo.html"}
+# The local demo store and its alias: a merchant page holding the seeded test credentials.
+DEMO_KEYS = frozenset({"demo.html", "demo.js", "demo.css", "demo"})
 REPO = Path(__file__).resolve().parents[2]
 # Files from outside a site's folder that it publishes too: the dashboard's docs page links the
 # API's OpenAPI document, which lives at the top of the repository.
@@ -94,12 +101,14 @@ def publish(
     *,
     aliases: dict[str, str] | None = None,
     prune: bool = False,
+    with_demo: bool = False,
 ) -> list[str]:
     """Upload `directory` to `bucket` with a generated config.js; return the keys written.
 
     `aliases` maps extra keys to files of the site; by default the checkout site (a directory
-    holding checkout.html) gets `checkout` and `demo`. With `prune`, objects the site no longer
-    has are deleted.
+    holding checkout.html) gets `checkout` (and `demo` with the demo). The demo store's files
+    are left out unless `with_demo`. With `prune`, objects the site no longer has (the demo
+    too, when it is left out) are deleted.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -120,6 +129,8 @@ def publish(
             uploads[key] = (source.read_bytes(), content_type(source), cache_control(source))
     for key, source in SITE_EXTRAS.get(directory.resolve().name, {}).items():
         uploads[key] = (source.read_bytes(), content_type(source), cache_control(source))
+    if not with_demo:
+        uploads = {key: value for key, value in uploads.items() if key not in DEMO_KEYS}
     uploads[CONFIG_KEY] = (config_js(config), content_type(CONFIG_KEY), HTML_CACHE)
 
     for key, (body, kind, cache) in uploads.items():
@@ -147,9 +158,14 @@ def main() -> None:
     parser.add_argument(
         "--prune", action="store_true", help="delete objects the site no longer has"
     )
+    parser.add_argument(
+        "--with-demo",
+        action="store_true",
+        help="also publish the demo store (holds the test credentials; never for production)",
+    )
     args = parser.parse_args()
     config = {"apiBaseUrl": args.api_url, "checkoutUrl": args.checkout_url}
-    keys = publish(args.directory, args.bucket, config, prune=args.prune)
+    keys = publish(args.directory, args.bucket, config, prune=args.prune, with_demo=args.with_demo)
     print(f"published {len(keys)} objects to s3://{args.bucket}")
 
 

@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 
 # What moto's CloudFormation cannot create: the SAM-generated REST API ("The REST API doesn't
-# contain any methods") and CloudFront. Locally Chalice's server and the static server on 3001
-# stand in for them.
+# contain any methods") and CloudFront (distributions, functions, response headers policies).
+# Locally Chalice's server and the static servers on 3000/3001 stand in for them.
 EMULATOR_UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::CloudFront::")
 _SKIP_DIRS = {"__pycache__", ".chalice", ".pytest_cache"}
 
@@ -79,25 +79,42 @@ def _references(node, names: set[str]) -> bool:
     )
 
 
-def without_unsupported(template: dict) -> tuple[dict, dict[str, str]]:
-    """Drop the resource types the emulator cannot create and everything that refers to them;
-    returns the template and the logical ids left out with their types."""
+def _without_joined_references(node, names: set[str]):
+    """`node` with every `Fn::Join` list item that refers to `names` left out: a joined list
+    (such as the allowed CORS origins) loses the values that cannot exist, the rest stays."""
+    if isinstance(node, list):
+        return [_without_joined_references(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Fn::Join"} and isinstance(node["Fn::Join"], list):
+        separator, items = node["Fn::Join"]
+        if isinstance(items, list):
+            kept = [_without_joined_references(i, names) for i in items]
+            return {"Fn::Join": [separator, [i for i in kept if not _references(i, names)]]}
+    return {key: _without_joined_references(value, names) for key, value in node.items()}
+
+
+def without_unsupported(
+    template: dict, unsupported: tuple[str, ...] = EMULATOR_UNSUPPORTED_PREFIXES
+) -> tuple[dict, dict[str, str]]:
+    """Drop the resource types the emulator cannot create (type prefixes in `unsupported`) and
+    everything that needs them; returns the template and the logical ids left out with their
+    types. A resource whose only references to them are items of a joined list keeps the
+    other items; any other reference leaves the resource out too."""
     resources = template["Resources"]
-    dropped = {
-        name
-        for name, res in resources.items()
-        if res["Type"].startswith(EMULATOR_UNSUPPORTED_PREFIXES)
-    }
+    dropped = {name for name, res in resources.items() if res["Type"].startswith(unsupported)}
+    kept: dict[str, dict] = {}
     while True:
-        more = {
-            name
+        kept = {
+            name: _without_joined_references(res, dropped)
             for name, res in resources.items()
-            if name not in dropped and _references(res, dropped)
+            if name not in dropped
         }
+        more = {name for name, res in kept.items() if _references(res, dropped)}
         if not more:
             break
         dropped |= more
-    template["Resources"] = {k: v for k, v in resources.items() if k not in dropped}
+    template["Resources"] = kept
     template["Outputs"] = {
         k: v for k, v in template.get("Outputs", {}).items() if not _references(v, dropped)
     }

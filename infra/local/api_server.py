@@ -30,6 +30,13 @@ class EnvelopeRequestHandler(ChaliceRequestHandler):
     # delayed ACK (40 ms) on every keep-alive request.
     disable_nagle_algorithm = True
 
+    def _parse_payload(self):
+        # API Gateway reports the connection's address as requestContext.identity.sourceIp;
+        # Chalice's local server always says 127.0.0.1. Per-address limits need the real one.
+        # (Every do_<METHOD> runs this first; they are aliases, so overriding them is no use.)
+        self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+        return super()._parse_payload()
+
     def _send_error_response(self, error):
         if isinstance(error, ForbiddenError):
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND)

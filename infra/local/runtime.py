@@ -11,6 +11,7 @@ Each is a separate process, restarted if it dies; Ctrl-C stops them all.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import secrets
 import signal
@@ -27,6 +28,7 @@ import requests
 from infra.deploy import template as tpl
 from infra.deploy.stack import deploy
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
+from infra.local.static_server import site_headers
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
@@ -290,6 +292,9 @@ class Runtime:
                     c.url(c.api_port),
                     "--checkout-url",
                     c.url(c.checkout_port),
+                    # Read from the template here, once, not by each server at its start.
+                    "--headers",
+                    json.dumps(site_headers(site, c.url(c.api_port))),
                 ],
                 {"PYTHONPATH": str(REPO)},
             )
@@ -371,8 +376,8 @@ def main() -> None:
         if runtime.left_out:
             kinds = collections.Counter(runtime.left_out.values())
             print(
-                "  Not deployed locally (moto cannot create them; Chalice's server stands in for "
-                "API Gateway, the static server on the checkout port for CloudFront): "
+                "  Not deployed locally (the emulator cannot create them; Chalice's server stands "
+                "in for API Gateway, the static servers on the site ports for CloudFront): "
                 + ", ".join(f"{n} × {kind}" for kind, n in sorted(kinds.items()))
             )
         print("  Test merchant  X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789")

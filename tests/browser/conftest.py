@@ -103,9 +103,14 @@ def browser(playwright_driver):
 @pytest.fixture
 def new_page(browser):
     """Factory: a page in a fresh context (own cookies and storage) with the given viewport.
-    Uncaught script errors in the page fail the test."""
+    Uncaught script errors and Content-Security-Policy violations (the checkout's and the demo's
+    pages are served with the CSP CloudFront adds) in the page or its frames fail the test."""
     contexts = []
     errors: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            errors.append(f"CSP: {message.text}")
 
     def make(viewport: dict | None = None, **options):
         context = browser.new_context(viewport=viewport or DESKTOP, **options)
@@ -113,6 +118,7 @@ def new_page(browser):
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", on_console)
         return page
 
     yield make

@@ -95,14 +95,11 @@ def cases() -> list[dict]:
     ]
 
 
-CASES = cases()
-
-
-def python_verdicts() -> list[bool]:
+def python_verdicts(examples) -> list[bool]:
     namespace: dict = {}
     exec(compile(snippet("code-snippet-webhook-python"), "docs-python", "exec"), namespace)
     verdicts = []
-    for case, _ in CASES:
+    for case, _ in examples:
         if case["kind"] == "legacy":
             verdicts.append(
                 namespace["verify_legacy"](case["body"], case["signature"], case["secret"])
@@ -127,10 +124,10 @@ console.log(JSON.stringify(verdicts));
 """
 
 
-def node_verdicts(tmp_path) -> list[bool]:
+def node_verdicts(tmp_path, examples) -> list[bool]:
     (tmp_path / "snippet.js").write_text(snippet("code-snippet-webhook-node"), encoding="utf-8")
     (tmp_path / "harness.js").write_text(NODE_HARNESS, encoding="utf-8")
-    payload = [{**case, "body": base64.b64encode(case["body"]).decode()} for case, _ in CASES]
+    payload = [{**case, "body": base64.b64encode(case["body"]).decode()} for case, _ in examples]
     (tmp_path / "cases.json").write_text(json.dumps(payload), encoding="utf-8")
     result = subprocess.run(
         ["node", "harness.js", "cases.json"],
@@ -152,12 +149,15 @@ def test_webhook_snippet_has_python_and_node_for_both_schemes():
 
 
 def test_python_snippet_verifies_both_signature_schemes():
-    assert python_verdicts() == [expected for _, expected in CASES]
+    # Made now, not at collection: the timestamps must be fresh when the snippet checks them.
+    made = cases()
+    assert python_verdicts(made) == [expected for _, expected in made]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_snippet_verifies_both_signature_schemes(tmp_path):
-    assert node_verdicts(tmp_path) == [expected for _, expected in CASES]
+    made = cases()
+    assert node_verdicts(tmp_path, made) == [expected for _, expected in made]
 
 
 def test_sdk_snippet_loads_checkout_js_and_opens_the_modal():

@@ -27,20 +27,22 @@ def s3(stack):
 def test_publish_sdk_site_to_the_stack_bucket(stack, s3):
     bucket = stack.runtime.deployment["outputs"]["SdkBucketName"]
     config = {"apiBaseUrl": "https://api.example.com/v1", "checkoutUrl": "https://cdn.example.com"}
-    keys = publish(SDK, bucket, config, s3)
+    keys = publish(SDK, bucket, config, s3, prune=True)
 
     stored = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
-    expected = {p.relative_to(SDK).as_posix() for p in site_files(SDK)}
+    files = {p.relative_to(SDK).as_posix() for p in site_files(SDK)}
     assert {
         "checkout.js",
         "checkout.html",
         "checkout-page.js",
         "checkout.css",
         "demo.html",
-    } <= expected
-    expected |= {"config.js", "checkout", "demo"}
+        "demo.js",
+    } <= files
+    # The demo store holds the test credentials: never published by default.
+    expected = {f for f in files if not f.startswith("demo.")} | {"config.js", "checkout"}
     assert set(keys) == expected
-    assert expected <= stored
+    assert stored == expected
 
     def head(key):
         obj = s3.get_object(Bucket=bucket, Key=key)
@@ -85,3 +87,18 @@ def test_publish_prunes_stale_objects_and_never_uploads_a_local_config(stack, s3
     assert stored == keys
     body = s3.get_object(Bucket=bucket, Key="config.js")["Body"].read().decode()
     assert body == 'window.PAYGATE_CONFIG = {"apiBaseUrl": "http://api"};\n'
+
+
+def test_the_demo_store_is_published_only_on_request(stack, s3):
+    bucket = f"paygate-publish-demo-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    config = {"apiBaseUrl": "http://localhost:8000", "checkoutUrl": "http://localhost:3001"}
+    keys = publish(SDK, bucket, config, s3, with_demo=True)
+    assert {"demo", "demo.html", "demo.js", "demo.css"} <= set(keys)
+    demo = s3.get_object(Bucket=bucket, Key="demo")
+    assert demo["ContentType"].startswith("text/html")
+    assert demo["Body"].read() == (SDK / "demo.html").read_bytes()
+    # Publishing again without it prunes the demo away.
+    keys = publish(SDK, bucket, config, s3, prune=True)
+    stored = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert not {k for k in stored if k.startswith("demo")} and stored == set(keys)

@@ -30,6 +30,17 @@ def operations(spec: dict) -> set[tuple[str, str]]:
     }
 
 
+def preflight_paths(spec: dict) -> set[str]:
+    """Paths that answer a CORS preflight: marked `x-cors-preflight: true` instead of listing
+    an OPTIONS operation (generated clients would turn those into functions)."""
+    return {path for path, item in spec.get("paths", {}).items() if item.get("x-cors-preflight")}
+
+
+def served_operations(spec: dict) -> set[tuple[str, str]]:
+    """What the API answers: the operations plus the OPTIONS of every preflight path."""
+    return operations(spec) | {(path, "OPTIONS") for path in preflight_paths(spec)}
+
+
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     """A JSON Schema 2020-12 validator for `#/components/schemas/<schema_name>` (OpenAPI 3.1

@@ -13,7 +13,14 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from chalicelib.errors import STATUS_BY_CODE
-from tests.contract.spec import SPEC_PATH, load_spec, operations
+from paygate.domain.events import EVENT_TYPES
+from tests.contract.spec import (
+    SPEC_PATH,
+    load_spec,
+    operations,
+    preflight_paths,
+    served_operations,
+)
 
 CONTRACT_EVENTS = {
     "payment.created",
@@ -50,7 +57,7 @@ def route_operations(app) -> set[tuple[str, str]]:
 
 def mismatch(app, spec: dict) -> str:
     """'' when the app and the document list the same operations, else what differs."""
-    routes, documented = route_operations(app), operations(spec)
+    routes, documented = route_operations(app), served_operations(spec)
     lines = [f"route not in openapi.yaml: {m} {p}" for p, m in sorted(routes - documented)]
     lines += [f"openapi.yaml has no such route: {m} {p}" for p, m in sorted(documented - routes)]
     return "\n".join(lines)
@@ -98,7 +105,7 @@ def test_validator_rejects_a_broken_document(spec):
             {"name": "body", "in": "body", "schema": {"type": "object"}}
         ),
         lambda d: d["paths"]["/api/v1/orders"].update(
-            options={"$ref": "#/paths/~1api~1v1~1merchant/options"}
+            post={"$ref": "#/paths/~1api~1v1~1merchant/get"}
         ),
         dangle,
     ):
@@ -131,22 +138,30 @@ def test_a_missing_or_extra_operation_is_caught(app, spec):
     more = copy.deepcopy(spec)
     more["paths"]["/api/v1/orders"]["delete"] = {"responses": {"204": {"description": "x"}}}
     assert "openapi.yaml has no such route: DELETE /api/v1/orders" in mismatch(app, more)
+    unmarked = copy.deepcopy(spec)
+    del unmarked["paths"]["/api/v1/orders"]["x-cors-preflight"]
+    assert "route not in openapi.yaml: OPTIONS /api/v1/orders" in mismatch(app, unmarked)
+    marked = copy.deepcopy(spec)
+    marked["paths"]["/health"]["x-cors-preflight"] = True
+    assert "openapi.yaml has no such route: OPTIONS /health" in mismatch(app, marked)
 
 
 def test_preflights_are_exactly_the_routes_that_answer_options(app, spec):
+    """Preflights are marked on their path item (`x-cors-preflight: true`), never listed as
+    OPTIONS operations: generated clients would turn each into a function."""
     with_options = {path for path, methods in app.routes.items() if "OPTIONS" in methods}
-    documented = {p for p, item in spec["paths"].items() if "options" in item}
-    assert with_options == documented
+    assert with_options == preflight_paths(spec)
+    assert not any("options" in item for item in spec["paths"].values())
+    for path in preflight_paths(spec):
+        assert spec["paths"][path]["x-cors-preflight"] is True, path
     # /health and /api/v1/test/* are registered without a preflight on purpose.
     assert set(app.routes) - with_options == {
         "/health",
         "/api/v1/test/merchant",
         "/api/v1/test/jobs/status",
     }
-    for path in documented:
-        preflight = spec["paths"][path]["options"]
-        assert preflight["security"] == []
-        assert set(preflight["responses"]) == {"204"}
+    preflight = spec["components"]["responses"]["Preflight"]
+    assert "Access-Control-Allow-Origin" in preflight["headers"]
 
 
 def test_path_parameters_match_the_routes(spec):
@@ -172,9 +187,11 @@ def test_security_matches_the_code(app, spec):
     assert spec["security"] == [{"ApiKey": [], "ApiSecret": []}, {"BearerToken": []}]
     for path, methods in app.routes.items():
         for method, entry in methods.items():
+            if method == "OPTIONS":
+                continue  # preflights take no credentials (checked above)
             op = operation(spec, path, method)
             source = inspect.getsource(inspect.unwrap(entry.view_function))
-            authenticates = "current_merchant(" in source and method != "OPTIONS"
+            authenticates = "current_merchant(" in source
             documented = op.get("security", spec["security"]) != []
             assert documented == authenticates, f"{method} {path}"
             if authenticates:
@@ -189,21 +206,33 @@ def test_error_codes_are_the_api_table(spec):
 
 
 def test_every_error_response_is_the_envelope_with_the_codes_of_its_status(spec):
-    """Each 4xx/5xx is the error envelope, narrowed to the codes the API's one table maps to
-    that status (chalicelib.errors.STATUS_BY_CODE)."""
+    """Each 4xx/5xx is the one named `Error` schema (so generated clients get one typed error
+    model), and lists in `x-error-codes` the codes it can carry: each one that the API's one
+    table (chalicelib.errors.STATUS_BY_CODE) maps to that status."""
     for path, method in operations(spec):
         responses = operation(spec, path, method)["responses"]
-        if method != "OPTIONS":
-            assert {"429", "500"} <= set(responses), f"{method} {path}"
+        assert {"429", "500"} <= set(responses), f"{method} {path}"
         for status, response in responses.items():
             if not status.startswith(("4", "5")):
                 continue
-            schema = resolve(spec, resolve(spec, response)["content"]["application/json"]["schema"])
-            assert schema["allOf"] == [{"$ref": "#/components/schemas/Error"}], (path, status)
-            codes = schema["properties"]["error"]["properties"]["code"]["enum"]
+            response = resolve(spec, response)
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+            codes = response["x-error-codes"]
             assert codes and all(STATUS_BY_CODE[code] == int(status) for code in codes), (
                 f"{method} {path} {status}: {codes}"
             )
+
+
+def test_error_schemas_are_named_once(spec):
+    """No inline object inside the envelope: generators name each inline object after its
+    parent, and several parents made several clashing `ErrorError` models."""
+    schemas = spec["components"]["schemas"]
+    assert schemas["Error"]["properties"] == {"error": {"$ref": "#/components/schemas/ErrorDetail"}}
+    assert schemas["ErrorDetail"]["properties"]["code"] == {
+        "$ref": "#/components/schemas/ErrorCode"
+    }
+    assert [name for name in schemas if name.endswith("Error")] == ["Error"]
 
 
 def test_creates_answer_201_and_idempotency_is_documented(spec):
@@ -231,21 +260,49 @@ def test_creates_answer_201_and_idempotency_is_documented(spec):
     assert set(operation(spec, "/health", "GET")["responses"]) == {"200", "429", "500"}
 
 
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
+
+
+def list_parameters(spec: dict, path: str) -> dict:
+    op = operation(spec, path, "GET")
+    return {resolve(spec, p)["name"]: resolve(spec, p) for p in op["parameters"]}
+
+
+def list_schema(spec: dict, path: str) -> dict:
+    op = operation(spec, path, "GET")
+    return resolve(spec, op["responses"]["200"]["content"]["application/json"]["schema"])
+
+
 def test_lists_are_pagination_envelopes(spec):
-    schemas = spec["components"]["schemas"]
-    assert set(schemas["Page"]["required"]) == {"data", "total", "limit", "offset"}
+    """Offset lists answer `{data, total, limit, offset}`, each a standalone schema with typed
+    items (a shared `allOf` base made generators mix up the item types of different lists)."""
     for path in ("/api/v1/payments", "/api/v1/payments/{payment_id}/refunds", "/api/v1/webhooks"):
-        op = operation(spec, path, "GET")
-        params = {resolve(spec, p)["name"]: resolve(spec, p) for p in op["parameters"]}
-        assert params["limit"]["schema"] == {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 100,
-            "default": 10,
-        }
+        params = list_parameters(spec, path)
+        assert params["limit"]["schema"] == LIMIT_SCHEMA
         assert params["offset"]["schema"]["minimum"] == 0
-        page = resolve(spec, op["responses"]["200"]["content"]["application/json"]["schema"])
-        assert page["allOf"] == [{"$ref": "#/components/schemas/Page"}]
+        page = list_schema(spec, path)
+        assert (
+            set(page["required"]) == {"data", "total", "limit", "offset"} == set(page["properties"])
+        )
+        assert page["properties"]["data"]["items"]["$ref"].startswith("#/components/schemas/")
+
+
+def test_events_list_is_a_cursor_page(spec):
+    """Events page by cursor (`starting_after`), Stripe's way: `{data, has_more, limit}`."""
+    params = list_parameters(spec, "/api/v1/events")
+    assert set(params) == {"type", "created_gte", "created_lt", "limit", "starting_after"}
+    assert params["limit"]["schema"] == LIMIT_SCHEMA
+    assert params["type"]["schema"] == {"$ref": "#/components/schemas/EventName"}
+    page = list_schema(spec, "/api/v1/events")
+    assert set(page["required"]) == {"data", "has_more", "limit"} == set(page["properties"])
+    assert page["properties"]["data"]["items"] == {"$ref": "#/components/schemas/Event"}
+    event = spec["components"]["schemas"]["Event"]
+    envelope = spec["components"]["schemas"]["EventEnvelope"]
+    assert set(envelope["required"]) <= set(event["required"])
+
+
+def test_the_events_api_knows_every_documented_event_name(spec):
+    assert set(EVENT_TYPES) == set(spec["components"]["schemas"]["EventName"]["enum"])
 
 
 # ---------------------------------------------------------------- webhooks

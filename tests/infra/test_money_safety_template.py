@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.deploy import template as tpl
 from infra.local.scheduler import rate_seconds
-
-
-@pytest.fixture(scope="module")
-def sam() -> dict:
-    return tpl.load_template()
 
 
 def policies_text(resource: dict) -> str:

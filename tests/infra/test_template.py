@@ -14,21 +14,6 @@ from infra.deploy import template as tpl
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def sam() -> dict:
-    return tpl.load_template()
-
-
-@pytest.fixture(scope="module")
-def cfn(sam) -> dict:
-    packaged = copy.deepcopy(sam)
-    for resource in packaged["Resources"].values():
-        for key in ("CodeUri", "ContentUri"):
-            if key in resource.get("Properties", {}):
-                resource["Properties"][key] = "s3://bucket/key.zip"
-    return tpl.to_cloudformation(packaged, {"AuthTokenSecret": "x" * 40})
-
-
 def resources_of(template: dict, kind: str) -> dict:
     return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
 
@@ -189,6 +174,8 @@ def test_emulator_leaves_out_only_api_gateway_and_cloudfront(cfn):
         "AWS::Lambda::Permission",
         "AWS::CloudFront::Distribution",
         "AWS::CloudFront::OriginAccessControl",
+        "AWS::CloudFront::Function",
+        "AWS::CloudFront::ResponseHeadersPolicy",
         "AWS::S3::BucketPolicy",
     }
     kept = {r["Type"] for r in stripped["Resources"].values()}

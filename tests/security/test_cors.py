@@ -8,7 +8,7 @@ import boto3
 import pytest
 import requests
 
-from tests.contract.spec import load_spec
+from tests.contract.spec import load_spec, preflight_paths
 from tests.support.stack import TEST_HEADERS
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +21,13 @@ CORS_HEADERS = (
     "Access-Control-Max-Age",
     "Access-Control-Allow-Credentials",
 )
-PREFLIGHT_PATHS = sorted(p for p, item in load_spec()["paths"].items() if "options" in item)
+PREFLIGHT_PATHS = sorted(preflight_paths(load_spec()))
 SAMPLE_IDS = {
     "order_id": "order_0000000000000000",
     "payment_id": "pay_0000000000000000",
     "refund_id": "rfnd_0000000000000000",
     "log_id": "00000000-0000-4000-8000-000000000000",
+    "event_id": "evt_0000000000000000",
 }
 
 
@@ -123,7 +124,10 @@ def test_wildcard_is_never_answered(stack):
 
 
 def test_the_configured_origins_are_only_the_dashboards_and_the_checkouts(stack):
-    """What the API function is deployed with, and that each of those origins is honoured."""
+    """What the API function is deployed with, and that each of those origins is honoured: the
+    local sites (the CorsAllowedOrigins parameter, locally) and, where the emulator created
+    them, the two CloudFront distributions' HTTPS origins; nothing else (tests/infra checks
+    the template's list)."""
     client = boto3.client(
         "lambda",
         endpoint_url=stack.endpoint,
@@ -137,16 +141,16 @@ def test_the_configured_origins_are_only_the_dashboards_and_the_checkouts(stack)
         if "CORS_ALLOWED_ORIGINS" in (variables := function["Environment"]["Variables"])
     ]
     assert len(configured) == 1
-    origins = set(configured[0].split(","))
+    origins = configured[0].split(",")
     local = {
         f"http://{host}:{urlsplit(site).port}"
         for site in (stack.dashboard, stack.checkout)
         for host in ("localhost", "127.0.0.1")
     }
-    website = origins - local
-    # Besides the local servers, only the dashboard bucket's website endpoint (as on AWS).
-    assert local <= origins and len(website) == 1, origins
-    assert ".s3-website" in website.pop()
+    outputs = stack.runtime.deployment["outputs"]
+    cdn = {outputs[name] for name in ("DashboardUrl", "SdkUrl") if name in outputs}
+    assert all(origin.startswith("https://") for origin in cdn)
+    assert len(origins) == len(set(origins)) and set(origins) == local | cdn, origins
     for origin in origins:
         response = preflight(stack, "/api/v1/orders", origin)
         assert response.headers.get("Access-Control-Allow-Origin") == origin

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tests.contract.spec import load_spec
+from tests.contract.spec import load_spec, served_operations
 from tests.security.helpers import VALID_CARD, call, created, signup
 from tests.support.stack import TEST_HEADERS
 
@@ -25,6 +25,7 @@ SAMPLE_IDS = {
     "payment_id": "pay_0000000000000000",
     "refund_id": "rfnd_0000000000000000",
     "log_id": "00000000-0000-4000-8000-000000000000",
+    "event_id": "evt_0000000000000000",
 }
 # Every operation that reads a JSON body, and whether it needs the merchant's credentials.
 BODY_OPERATIONS = [
@@ -183,10 +184,11 @@ def test_json_under_another_content_type_is_read_as_json(stack, content_type):
 
 
 def route_methods() -> dict[str, set[str]]:
-    return {
-        path: {m.upper() for m in item if m in ("get", "put", "post", "delete", "patch", "options")}
-        for path, item in load_spec()["paths"].items()
-    }
+    """Each path's methods, its CORS preflight (OPTIONS) included."""
+    methods: dict[str, set[str]] = {}
+    for path, method in served_operations(load_spec()):
+        methods.setdefault(path, set()).add(method)
+    return methods
 
 
 @pytest.mark.parametrize("path", sorted(route_methods()))

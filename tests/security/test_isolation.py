@@ -23,7 +23,8 @@ pytestmark = pytest.mark.e2e
 
 ALNUM = string.ascii_letters + string.digits
 
-# (method, path template, JSON body); `{order}`, `{payment}`, `{refund}`, `{log}` are filled in.
+# (method, path template, JSON body); `{order}`, `{payment}`, `{refund}`, `{log}`, `{event}` are
+# filled in.
 ENDPOINTS = [
     ("GET", "/api/v1/orders/{order}", None),
     ("GET", "/api/v1/payments/{payment}", None),
@@ -31,6 +32,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/payments/{payment}/refunds", None),
     ("POST", "/api/v1/payments/{payment}/refunds", {"amount": 100}),
     ("GET", "/api/v1/refunds/{refund}", None),
+    ("GET", "/api/v1/events/{event}", None),
     ("POST", "/api/v1/webhooks/{log}/retry", None),
     ("POST", "/api/v1/payments", {"order_id": "{order}", "method": "upi", "vpa": "a@okbank"}),
 ]
@@ -45,6 +47,7 @@ def unknown_ids() -> dict:
         "payment": fake("pay"),
         "refund": fake("rfnd"),
         "log": str(uuid.uuid4()),
+        "event": fake("evt"),
     }
 
 
@@ -99,6 +102,7 @@ def owner(stack):
             "payment": payment["id"],
             "refund": refund["id"],
             "log": logs[0]["id"],
+            "event": logs[0]["event_id"],
         },
     }
     receiver.stop()
@@ -166,6 +170,8 @@ def test_lists_and_stats_hold_only_the_callers_objects(stack, owner, intruder):
     assert owner["ids"]["payment"] not in {p["id"] for p in payments}
     logs = call(stack, intruder, "GET", "/api/v1/webhooks?limit=100").json()["data"]
     assert owner["ids"]["log"] not in {log["id"] for log in logs}
+    events = call(stack, intruder, "GET", "/api/v1/events?limit=100").json()["data"]
+    assert owner["ids"]["event"] not in {event["id"] for event in events}
     owner_merchant = call(stack, owner["headers"], "GET", "/api/v1/merchant").json()
     assert all(p["merchant_id"] != owner_merchant["id"] for p in payments)
 

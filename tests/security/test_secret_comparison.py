@@ -43,7 +43,13 @@ class OneMerchant:
 
     def __init__(self) -> None:
         self.merchant = SimpleNamespace(
-            id="m-1", api_key="key_live_known", api_secret=STORED_SECRET, email="m@example.com"
+            id="m-1",
+            api_key="key_live_known",
+            api_secret=STORED_SECRET,
+            previous_api_secret=None,
+            previous_api_secret_expires_at=None,
+            token_version=0,
+            email="m@example.com",
         )
 
     def get_by_api_key(self, api_key, max_age=0):
@@ -68,7 +74,7 @@ def compare_calls(monkeypatch) -> list[tuple[bytes, bytes]]:
 
 @pytest.fixture
 def merchants() -> MerchantService:
-    return MerchantService(OneMerchant(), Settings(auth_token_secret="t" * 32))
+    return MerchantService(OneMerchant(), Settings(auth_token_secret="t" * 32), login_limits=None)
 
 
 def authenticate(monkeypatch, merchants, headers: dict):
@@ -105,13 +111,15 @@ def test_every_refusal_goes_through_compare_digest(monkeypatch, merchants, compa
     with pytest.raises(AuthenticationFailed) as refused:
         authenticate(monkeypatch, merchants, headers)
     assert refused.value.description == "Invalid API credentials"
-    assert len(compare_calls) == 1
+    # Once, or twice when a cached copy of a known key is re-read in case the secret was
+    # rolled by another process meanwhile.
+    assert 1 <= len(compare_calls) <= 2
     offered = headers.get("X-Api-Secret", "")
-    assert compare_calls[0][1] == str.encode(offered)
+    assert all(offered_bytes == str.encode(offered) for _, offered_bytes in compare_calls)
 
 
 def test_dashboard_tokens_are_checked_with_compare_digest(monkeypatch, merchants, compare_calls):
-    token = security.sign_token("m-1", "t" * 32, 60)
+    token = security.sign_token("m-1", 0, "t" * 32, 60)
     assert authenticate(monkeypatch, merchants, {"Authorization": f"Bearer {token}"}).id == "m-1"
     assert len(compare_calls) == 1
     payload, signature = token.split(".")

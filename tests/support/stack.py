@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from dataclasses import dataclass
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from infra.local.runtime import Runtime, RuntimeConfig
 
@@ -84,3 +86,26 @@ def start_stack(log_dir, **variables: str) -> Stack:
         runtime.stop()
         raise
     return Stack(runtime)
+
+
+class _SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_from(address: str | None = None) -> requests.Session:
+    """A session whose connections leave from `address` (a loopback address of its own by
+    default): the API sees it as the caller's address, as API Gateway would, so per-address
+    limits hit by one test never reach another."""
+    octets = (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254))
+    address = address or "127.{}.{}.{}".format(*octets)
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _SourceAddressAdapter(address))
+    session.address = address
+    return session

@@ -81,13 +81,16 @@ def test_settings_validate():
 
 
 def test_tokens():
-    token = security.sign_token("m1", "k" * 32, 60)
-    assert security.verify_token(token, "k" * 32) == "m1"
+    token = security.sign_token("m1", 3, "k" * 32, 60)
+    assert security.verify_token(token, "k" * 32) == ("m1", 3)
     assert security.verify_token(token, "j" * 32) is None
     assert security.verify_token(token[:-2] + "xx", "k" * 32) is None
     assert security.verify_token("garbage", "k" * 32) is None
-    expired = security.sign_token("m1", "k" * 32, -1)
+    assert security.verify_token(token, "") is None
+    expired = security.sign_token("m1", 3, "k" * 32, -1)
     assert security.verify_token(expired, "k" * 32) is None
+    with pytest.raises(ValueError):
+        security.sign_token("m1", 0, "", 60)
 
 
 def test_passwords():

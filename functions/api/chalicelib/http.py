@@ -96,18 +96,37 @@ def json_body(request, required: bool = True):
     return value
 
 
-def current_merchant(request):
-    """The merchant of `X-Api-Key`/`X-Api-Secret` or of a dashboard bearer token."""
+def client_address(request) -> str | None:
+    """The caller's address as API Gateway saw the connection (`identity.sourceIp`); never a
+    header such as X-Forwarded-For, which the caller writes."""
+    identity = (request.context or {}).get("identity") or {}
+    return identity.get("sourceIp") or None
+
+
+def bearer_token(request) -> str | None:
+    """The dashboard token of `Authorization: Bearer …`, when that is how the call signs in."""
+    headers = request.headers
+    if headers.get("x-api-key") or headers.get("x-api-secret"):
+        return None
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def current_merchant(request, allow_rolled: bool = True):
+    """The merchant of `X-Api-Key`/`X-Api-Secret` or of a dashboard bearer token. With
+    `allow_rolled=False` (credential management), a secret rolled with an overlap is refused."""
     headers = request.headers
     auth = headers.get("authorization", "")
     if headers.get("x-api-key") or headers.get("x-api-secret") or not auth:
         return services().merchants.authenticate_api(
-            headers.get("x-api-key"), headers.get("x-api-secret")
+            headers.get("x-api-key"), headers.get("x-api-secret"), allow_rolled
         )
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         raise AuthenticationFailed()
-    return services().merchants.authenticate_token(token.strip())
+    return services().merchants.authenticate_token(token)
 
 
 def route(bp: Blueprint, path: str, methods: list[str], preflight: bool = True):

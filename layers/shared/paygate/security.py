@@ -6,11 +6,19 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 
 from paygate import clock
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+# Checked when there is no stored hash (unknown email, no password set), so a failed sign-in
+# costs one scrypt whatever the reason and its timing tells nothing. Matches no password.
+_NO_PASSWORD = "scrypt$" + "00" * 16 + "$" + "00" * 32
+# The shapes of the keys and secrets Paygate issues (`key_test_abc123`, `key_live_<24 hex>`):
+# anything else is refused before it reaches a database key (DynamoDB caps keys at 2 KB).
+_API_KEY = re.compile(r"key_[a-z]{2,8}_[A-Za-z0-9]{1,64}")
+MAX_API_SECRET_LENGTH = 128
 
 
 def same(a: str | None, b: str | None) -> bool:
@@ -28,12 +36,16 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    """Whether `password` matches a `hash_password` result."""
-    if not stored or not stored.startswith("scrypt$"):
-        return False
-    _, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
-    return hmac.compare_digest(candidate.hex(), digest)
+    """Whether `password` matches a `hash_password` result. Runs scrypt even when there is no
+    usable hash, so the answer takes as long either way."""
+    usable = bool(stored) and stored.startswith("scrypt$") and stored.count("$") == 2
+    _, salt, digest = (stored if usable else _NO_PASSWORD).split("$")
+    try:
+        salt_bytes = bytes.fromhex(salt)
+    except ValueError:
+        usable, salt_bytes = False, bytes(16)
+    candidate = hashlib.scrypt(password.encode(), salt=salt_bytes, **_SCRYPT)
+    return hmac.compare_digest(candidate.hex(), digest) and usable
 
 
 def _b64(data: bytes) -> str:
@@ -44,15 +56,21 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign_token(merchant_id: str, key: str, ttl_seconds: int) -> str:
-    """A short-lived bearer token `payload.signature` (HMAC-SHA256 over the payload)."""
-    payload = _b64(json.dumps({"sub": merchant_id, "exp": clock.unix() + ttl_seconds}).encode())
+def sign_token(merchant_id: str, version: int, key: str, ttl_seconds: int) -> str:
+    """A short-lived bearer token `payload.signature` (HMAC-SHA256 over the payload). `version`
+    is the merchant's token version: bumping it revokes every token issued before."""
+    if not key:
+        raise ValueError("refusing to sign a token with an empty key")
+    claims = {"sub": merchant_id, "ver": int(version), "exp": clock.unix() + ttl_seconds}
+    payload = _b64(json.dumps(claims).encode())
     signature = _b64(hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest())
     return payload + "." + signature
 
 
-def verify_token(token: str, key: str) -> str | None:
-    """The merchant id of a valid, unexpired token; None otherwise."""
+def verify_token(token: str, key: str) -> tuple[str, int] | None:
+    """(merchant id, token version) of a valid, unexpired token; None otherwise."""
+    if not key:
+        return None
     try:
         payload, signature = token.split(".")
         expected = _b64(hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest())
@@ -61,9 +79,19 @@ def verify_token(token: str, key: str) -> str | None:
         claims = json.loads(_unb64(payload))
     except (ValueError, TypeError):
         return None
-    if not isinstance(claims, dict) or claims.get("exp", 0) < clock.unix():
+    if not isinstance(claims, dict):
         return None
-    return claims.get("sub")
+    sub, version, expires = claims.get("sub"), claims.get("ver"), claims.get("exp")
+    if not isinstance(sub, str) or type(version) is not int or type(expires) is not int:
+        return None
+    if expires < clock.unix():
+        return None
+    return sub, version
+
+
+def api_key_has_shape(api_key: str | None) -> bool:
+    """Whether `api_key` looks like a key Paygate issues (checked before any lookup)."""
+    return bool(api_key) and _API_KEY.fullmatch(api_key) is not None
 
 
 def new_api_key() -> str:

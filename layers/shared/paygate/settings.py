@@ -11,6 +11,10 @@ class SettingsError(ValueError):
     """An environment variable holds a value Paygate cannot use."""
 
 
+# HMAC-SHA256 keys shorter than its block output make dashboard tokens guessable offline.
+MIN_TOKEN_SECRET_BYTES = 32
+
+
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -70,6 +74,7 @@ class Settings:
     auth_token_ttl_seconds: int = 3600
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65536
+    webhook_allow_private_targets: bool = False
     # A payment or refund still `pending` this long after its bank time is re-queued by the
     # reconciler (None: 600 s, or the test bank time + 10 s in test mode).
     reconcile_after_seconds_setting: int | None = None
@@ -98,7 +103,7 @@ class Settings:
         if source not in ("event_source_mappings", "heartbeat"):
             raise SettingsError("WORKER_STATUS_SOURCE must be event_source_mappings or heartbeat")
         d = cls()
-        return cls(
+        settings = cls(
             merchants_table=env.get("MERCHANTS_TABLE", d.merchants_table),
             orders_table=env.get("ORDERS_TABLE", d.orders_table),
             payments_table=env.get("PAYMENTS_TABLE", d.payments_table),
@@ -126,12 +131,39 @@ class Settings:
             auth_token_ttl_seconds=_int(env, "AUTH_TOKEN_TTL_SECONDS", 3600, minimum=60),
             cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 65536, minimum=1024),
+            webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
             reconcile_after_seconds_setting=(
                 _int(env, "RECONCILE_AFTER_SECONDS", 0, minimum=1)
                 if env.get("RECONCILE_AFTER_SECONDS")
                 else None
             ),
         )
+        settings.refuse_unsafe(signs_tokens="AUTH_TOKEN_SECRET" in env)
+        return settings
+
+    def refuse_unsafe(self, signs_tokens: bool) -> None:
+        """Outside local mode, refuse what only a laptop may run with: demo sign-in, webhooks
+        to private addresses and (for a process that signs tokens) a short token key.
+
+        Raises SettingsError naming every problem, so a deploy fails at cold start, loudly,
+        instead of serving forgeable tokens or open sign-in.
+        """
+        if self.local_mode:
+            return
+        problems = []
+        if signs_tokens and len(self.auth_token_secret.encode()) < MIN_TOKEN_SECRET_BYTES:
+            problems.append(
+                f"AUTH_TOKEN_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes "
+                "(it signs dashboard tokens)"
+            )
+        if self.demo_login:
+            problems.append("DEMO_LOGIN=true lets anyone sign in as the seeded merchant")
+        if self.webhook_allow_private_targets:
+            problems.append("WEBHOOK_ALLOW_PRIVATE_TARGETS=true lets webhooks reach internal hosts")
+        if problems:
+            raise SettingsError(
+                "Unsafe settings outside local mode (LOCAL_MODE=false): " + "; ".join(problems)
+            )
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ class Services:
     refunds: object
     webhooks: object
     delivery: object
+    events: object
     health: object
     counters: object
     idempotency: object
@@ -27,18 +28,26 @@ class Services:
 def services() -> Services:
     """The process's services, wired to their repositories and queues."""
     from paygate.db.counters import CounterRepository
+    from paygate.db.events import EventRepository
     from paygate.db.merchants import MerchantRepository
     from paygate.db.orders import OrderRepository
     from paygate.db.payments import PaymentRepository
+    from paygate.db.rate_limits import RateLimitRepository
     from paygate.db.refunds import RefundRepository
     from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
-    from paygate.services.events import EventPublisher
+    from paygate.services.events import EventPublisher, EventService
     from paygate.services.health import HealthService
     from paygate.services.idempotency import IdempotentRequests
-    from paygate.services.merchants import MerchantService
+    from paygate.services.merchants import (
+        LOGIN_FAILURES,
+        LOGIN_WINDOW_SECONDS,
+        LoginLimits,
+        MerchantService,
+    )
     from paygate.services.orders import OrderService
     from paygate.services.payments import PaymentService
+    from paygate.services.rate_limits import RateLimiter
     from paygate.services.reconciler import Reconciler
     from paygate.services.refunds import RefundService
     from paygate.services.webhooks import WebhookDelivery, WebhookService
@@ -61,9 +70,14 @@ def services() -> Services:
     publisher = EventPublisher(work_queues[2])
     webhook_repo = WebhookRepository()
     refund_repo = RefundRepository()
+    rate_limits = RateLimitRepository()
+    login_limits = LoginLimits(
+        account=RateLimiter(rate_limits, "login-account", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
+        address=RateLimiter(rate_limits, "login-address", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
+    )
     return Services(
         settings=settings,
-        merchants=MerchantService(merchant_repo, settings),
+        merchants=MerchantService(merchant_repo, settings, login_limits),
         orders=orders,
         payments=PaymentService(
             payment_repo, orders, counters, work_queues[0], settings, merchant_repo, publisher
@@ -75,7 +89,10 @@ def services() -> Services:
             webhook_repo, merchant_repo, publisher, counters, work_queues[2], settings
         ),
         delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
-        health=HealthService(counters, work_queues, settings, dead_letter_queues),
+        events=EventService(EventRepository()),
+        health=HealthService(
+            counters, work_queues, settings, dead_letter_queues=dead_letter_queues
+        ),
         counters=counters,
         idempotency=IdempotentRequests(settings.idempotency_table, settings.auth_token_secret),
         reconciler=Reconciler(payment_repo, refund_repo, work_queues[0], work_queues[1], settings),

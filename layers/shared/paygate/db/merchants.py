@@ -83,3 +83,23 @@ class MerchantRepository:
         with storage_errors():
             merchant.update(actions=actions, condition=MerchantModel.id.exists())
         return self._keep(merchant)
+
+    def change_credentials(
+        self, merchant: MerchantModel, expected: dict, **fields
+    ) -> MerchantModel:
+        """Set `fields` (None removes) and move the token version on, in one write that holds
+        only while the attributes in `expected` still have those values (so two concurrent
+        rolls or password changes cannot both win). ConditionFailed otherwise."""
+        condition = MerchantModel.id.exists()
+        for name, value in expected.items():
+            attribute = getattr(MerchantModel, name)
+            condition &= attribute.does_not_exist() if value is None else attribute == value
+        actions = [MerchantModel.token_version.add(1)] + [
+            getattr(MerchantModel, name).remove()
+            if value is None
+            else getattr(MerchantModel, name).set(value)
+            for name, value in fields.items()
+        ]
+        with storage_errors():
+            merchant.update(actions=actions, condition=condition)
+        return self._keep(merchant)

@@ -57,6 +57,11 @@ class MerchantModel(Model):
     seeded = BooleanAttribute(default=False)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+    # Credentials rotation: a rolled API secret stays valid until its expiry (unix seconds);
+    # dashboard tokens carry `token_version` and die when it moves on.
+    previous_api_secret = UnicodeAttribute(null=True)
+    previous_api_secret_expires_at = NumberAttribute(null=True)
+    token_version = NumberAttribute(default=0)
     by_api_key = MerchantByApiKey()
     by_email = MerchantByEmail()
 
@@ -185,8 +190,31 @@ class EventsToDispatch(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class EventsByMerchant(GlobalSecondaryIndex):
+    """A merchant's events, newest first by (created_at, id): the events API's list."""
+
+    class Meta:
+        index_name = "merchant-list-index"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    list_key = UnicodeAttribute(range_key=True)
+
+
+class EventsByMerchantAndType(GlobalSecondaryIndex):
+    """The same list for one event type (`merchant_type` = "<merchant id>#<event name>")."""
+
+    class Meta:
+        index_name = "merchant-type-list-index"
+        projection = AllProjection()
+
+    merchant_type = UnicodeAttribute(hash_key=True)
+    list_key = UnicodeAttribute(range_key=True)
+
+
 class EventModel(Model):
-    """An outbox row: the exact webhook body of one event, written with the change it describes.
+    """An event: the exact webhook body, written with the change it describes (the outbox) and
+    kept 30 days (`expires_at`, DynamoDB TTL) for the events API, delivered or not.
 
     `dispatch_shard` is set while the event still has to reach the webhook pipeline (only for
     merchants with a webhook URL); the webhook worker removes it when it creates the log."""
@@ -200,7 +228,12 @@ class EventModel(Model):
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
     dispatch_shard = UnicodeAttribute(null=True)
+    list_key = UnicodeAttribute(null=True)
+    merchant_type = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
     to_dispatch = EventsToDispatch()
+    by_merchant = EventsByMerchant()
+    by_merchant_and_type = EventsByMerchantAndType()
 
 
 class LogsByMerchant(GlobalSecondaryIndex):

@@ -16,9 +16,14 @@ def _int_param(raw: str | None, name: str, default: int, low: int, high: int) ->
     return value
 
 
+def parse_limit(query: dict | None) -> int:
+    """`limit` from query-string parameters (cursor-paginated lists take no offset)."""
+    return _int_param((query or {}).get("limit"), "limit", 10, 1, 100)
+
+
 def parse_page(query: dict | None) -> tuple[int, int]:
     """(limit, offset) from query-string parameters."""
     query = query or {}
-    limit = _int_param(query.get("limit"), "limit", 10, 1, 100)
+    limit = parse_limit(query)
     offset = _int_param(query.get("offset"), "offset", 0, 0, 10_000)
     return limit, offset

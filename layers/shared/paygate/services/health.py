@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from functools import lru_cache
 
 import boto3
@@ -15,6 +18,9 @@ from paygate.settings import Settings
 logger = Logger(child=True)
 HEARTBEAT_FRESH_SECONDS = 15
 WORKER_KINDS = ("payment", "refund", "webhook")
+# The Lambda control plane has low, account-wide API quotas, and /health is public: each process
+# asks it at most once a minute and answers from that reading in between.
+CONTROL_PLANE_TTL_SECONDS = 60
 
 
 @lru_cache(maxsize=1)
@@ -28,11 +34,17 @@ class HealthService:
         counters: CounterRepository,
         queues: list[Queue],
         settings: Settings,
+        lambda_client: Callable[[], object] = _lambda_client,
+        monotonic: Callable[[], float] = time.monotonic,
         dead_letter_queues: dict[str, Queue] | None = None,
     ) -> None:
         self.counters = counters
         self.queues = queues
         self.settings = settings
+        self._lambda_client = lambda_client
+        self._monotonic = monotonic
+        self._mappings_lock = threading.Lock()
+        self._mappings_reading: tuple[float, bool] | None = None
         self.dead_letter_queues = dead_letter_queues or {}
 
     def _database(self) -> bool:
@@ -52,16 +64,31 @@ class HealthService:
 
     def worker_running(self) -> bool:
         """Locally: every worker's pollers sent a heartbeat lately. On AWS: every event source
-        mapping of the workers is enabled."""
+        mapping of the workers is enabled (read at most once a minute per process)."""
         names = self.settings.worker_functions
         if not names:
             return False
+        if self.settings.worker_status_source != "heartbeat":
+            return self._mappings_enabled(names)
         try:
-            if self.settings.worker_status_source == "heartbeat":
-                beats = self.counters.heartbeats(names)
-                now = clock.unix()
-                return all(now - beats.get(n, 0) <= HEARTBEAT_FRESH_SECONDS for n in names)
-            client = _lambda_client()
+            beats = self.counters.heartbeats(names)
+        except Exception:
+            logger.exception("worker probe failed")
+            return False
+        now = clock.unix()
+        return all(now - beats.get(n, 0) <= HEARTBEAT_FRESH_SECONDS for n in names)
+
+    def _mappings_enabled(self, names: tuple[str, ...]) -> bool:
+        with self._mappings_lock:  # one reading at a time: concurrent calls wait for it
+            reading = self._mappings_reading
+            now = self._monotonic()
+            if reading is None or now - reading[0] >= CONTROL_PLANE_TTL_SECONDS:
+                reading = self._mappings_reading = (now, self._read_mappings(names))
+            return reading[1]
+
+    def _read_mappings(self, names: tuple[str, ...]) -> bool:
+        try:
+            client = self._lambda_client()
             for name in names:
                 mappings = client.list_event_source_mappings(FunctionName=name)
                 states = [m["State"] for m in mappings["EventSourceMappings"]]

@@ -1,13 +1,17 @@
-"""Merchants: the seeded test merchant, signup, login, and authentication of API calls."""
+"""Merchants: the seeded test merchant, signup, login, authentication of API calls, and the
+credentials a merchant can rotate or revoke (API secret, password, dashboard sessions)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from paygate import clock, ids, security
 from paygate.db.merchants import MerchantRepository
 from paygate.db.models import MerchantModel
-from paygate.errors import AuthenticationFailed, BadRequest
+from paygate.errors import AuthenticationFailed, BadRequest, RateLimited
+from paygate.services.rate_limits import RateLimiter
 from paygate.settings import Settings
 
 TEST_MERCHANT = {
@@ -22,12 +26,63 @@ TEST_MERCHANT = {
 # MerchantRepository): saves a DynamoDB query on every request.
 CREDENTIALS_MAX_AGE = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 254
+PASSWORD_LENGTH = (8, 1024)
+# Failed sign-ins (wrong password, or wrong current password on a change) per account and per
+# client address, in fixed windows of the shared rate limiter.
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_SECONDS = 15 * 60
+MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600
+ROLLED_SECRET = "This API secret was rolled; use the new one to manage credentials"
+DEMO_CREDENTIALS = (
+    "The seeded test merchant's credentials are fixed while demo sign-in (DEMO_LOGIN) is on"
+)
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """The two limits on failed sign-ins: per account (email) and per client address."""
+
+    account: RateLimiter
+    address: RateLimiter
+
+    def check(self, email: str, address: str | None) -> None:
+        description = "Too many failed sign-in attempts; try again later"
+        self.account.check(email, description)
+        self.address.check(address or "unknown", description)
+
+    def failed(self, email: str, address: str | None) -> None:
+        """Count a failure against both; RateLimited if either went over."""
+        refused = None
+        for limiter, subject in ((self.account, email), (self.address, address or "unknown")):
+            try:
+                limiter.hit(subject, "Too many failed sign-in attempts; try again later")
+            except RateLimited as exc:
+                refused = exc
+        if refused is not None:
+            raise refused
+
+
+def _iso(epoch: int | float | None) -> str | None:
+    return None if epoch is None else clock.iso(datetime.fromtimestamp(int(epoch), UTC))
+
+
+def _password(value: object, name: str) -> str:
+    low, high = PASSWORD_LENGTH
+    if not isinstance(value, str) or len(value) < low:
+        raise BadRequest(f"{name} must be at least {low} characters")
+    if len(value) > high:
+        raise BadRequest(f"{name} must be at most {high} characters")
+    return value
 
 
 class MerchantService:
-    def __init__(self, repo: MerchantRepository, settings: Settings) -> None:
+    def __init__(
+        self, repo: MerchantRepository, settings: Settings, login_limits: LoginLimits
+    ) -> None:
         self.repo = repo
         self.settings = settings
+        self.login_limits = login_limits
 
     def seed_test_merchant(self) -> bool:
         """Create the test merchant of CONTRACT §1 if it is missing; True if it was created."""
@@ -47,40 +102,141 @@ class MerchantService:
             raise BadRequest("The test merchant has not been seeded")
         return merchant
 
-    def authenticate_api(self, api_key: str | None, api_secret: str | None) -> MerchantModel:
-        """The merchant owning this key pair; AuthenticationFailed otherwise (constant time)."""
-        merchant = self.repo.get_by_api_key(api_key, CREDENTIALS_MAX_AGE) if api_key else None
-        stored = merchant.api_secret if merchant else None
+    def _secret_matches(self, merchant: MerchantModel | None, offered: str) -> tuple[bool, bool]:
+        """(matches the current secret, matches the rolled one still in its overlap)."""
         # Compare even when the key is unknown so timing does not reveal which keys exist.
-        if not security.same(stored or "-" * 32, api_secret or "") or merchant is None:
-            raise AuthenticationFailed()
-        return merchant
+        current = security.same(merchant.api_secret if merchant else "-" * 32, offered)
+        previous = merchant.previous_api_secret if merchant else None
+        expires = merchant.previous_api_secret_expires_at if merchant else None
+        rolled = bool(previous) and expires is not None and clock.unix() < int(expires)
+        return current and merchant is not None, rolled and security.same(previous, offered)
+
+    def authenticate_api(
+        self, api_key: str | None, api_secret: str | None, allow_rolled: bool = True
+    ) -> MerchantModel:
+        """The merchant owning this key pair; AuthenticationFailed otherwise (constant time).
+
+        A key not shaped like the keys Paygate issues, or an oversized secret, is refused
+        without reading anything. A secret rolled with an overlap is accepted until it expires,
+        except with `allow_rolled=False` (credential management)."""
+        offered = api_secret or ""
+        readable = security.api_key_has_shape(api_key) and (
+            len(offered) <= security.MAX_API_SECRET_LENGTH
+        )
+        merchant = self.repo.get_by_api_key(api_key, CREDENTIALS_MAX_AGE) if readable else None
+        current, rolled = self._secret_matches(merchant, offered)
+        if merchant is not None and not (current or rolled):
+            # This copy may predate a roll made by another process: read it fresh, once.
+            merchant = self.repo.get_by_api_key(api_key)
+            current, rolled = self._secret_matches(merchant, offered)
+        if current:
+            return merchant
+        if rolled and allow_rolled:
+            return merchant
+        raise AuthenticationFailed(ROLLED_SECRET if rolled else None)
 
     def authenticate_token(self, token: str) -> MerchantModel:
-        merchant_id = security.verify_token(token, self.settings.auth_token_secret)
-        merchant = self.repo.get(merchant_id) if merchant_id else None
-        if merchant is None:
+        """The merchant of a valid dashboard token whose version is still the merchant's."""
+        claims = security.verify_token(token, self.settings.auth_token_secret)
+        merchant = self.repo.get(claims[0]) if claims else None
+        issued = claims[1] if claims else None
+        current = int(merchant.token_version or 0) if merchant else None
+        if merchant is None or issued != current:
             raise AuthenticationFailed("Invalid or expired token")
         return merchant
 
-    def login(self, body: object) -> tuple[str, MerchantModel]:
+    def issue_token(self, merchant: MerchantModel) -> str:
+        """A dashboard token for the merchant's current token version."""
+        return security.sign_token(
+            merchant.id,
+            int(merchant.token_version or 0),
+            self.settings.auth_token_secret,
+            self.settings.auth_token_ttl_seconds,
+        )
+
+    def _demo_merchant(self, merchant: MerchantModel | None) -> bool:
+        return bool(self.settings.demo_login and merchant is not None and merchant.seeded)
+
+    def login(self, body: object, client_address: str | None = None) -> tuple[str, MerchantModel]:
         """(token, merchant) for valid email and password; demo mode admits the test merchant
-        with any non-empty password."""
+        with any non-empty password.
+
+        Every attempt that reaches the password check costs one scrypt, whether or not the
+        email exists, and failures count against the email and the client address: after
+        LOGIN_FAILURES in a window, both answer RATE_LIMITED until the window ends."""
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         email, password = body.get("email"), body.get("password")
         if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
             raise BadRequest("email and password are required")
-        merchant = self.repo.get_by_email(email.strip().lower())
-        demo = self.settings.demo_login and merchant is not None and merchant.seeded
-        if merchant is None or not (
-            demo or security.verify_password(password, merchant.password_hash)
-        ):
+        email = email.strip().lower()
+        if len(email) > MAX_EMAIL_LENGTH or len(password) > PASSWORD_LENGTH[1]:
             raise AuthenticationFailed("Invalid email or password")
-        token = security.sign_token(
-            merchant.id, self.settings.auth_token_secret, self.settings.auth_token_ttl_seconds
+        self.login_limits.check(email, client_address)
+        merchant = self.repo.get_by_email(email)
+        if self._demo_merchant(merchant):
+            return self.issue_token(merchant), merchant
+        stored = merchant.password_hash if merchant else None
+        if not security.verify_password(password, stored) or merchant is None:
+            self.login_limits.failed(email, client_address)
+            raise AuthenticationFailed("Invalid email or password")
+        return self.issue_token(merchant), merchant
+
+    def roll_api_secret(self, merchant: MerchantModel, body: object) -> tuple[dict, MerchantModel]:
+        """A new API secret, returned once. The old one stays valid for `expire_previous_in`
+        seconds (0, the default, ends it at once; at most 7 days). Dashboard tokens issued
+        before are revoked, since they could read the new secret."""
+        overlap = _overlap(body)
+        merchant = self.repo.get(merchant.id) or merchant
+        if self._demo_merchant(merchant):
+            raise BadRequest(DEMO_CREDENTIALS)
+        expires = clock.unix() + overlap if overlap else None
+        merchant = self.repo.change_credentials(
+            merchant,
+            {"api_secret": merchant.api_secret},
+            api_secret=security.new_api_secret(),
+            previous_api_secret=merchant.api_secret if overlap else None,
+            previous_api_secret_expires_at=expires,
+            updated_at=clock.iso(),
         )
-        return token, merchant
+        view = {
+            "api_key": merchant.api_key,
+            "api_secret": merchant.api_secret,
+            "previous_secret_expires_at": _iso(expires),
+        }
+        return view, merchant
+
+    def change_password(
+        self, merchant: MerchantModel, body: object, client_address: str | None = None
+    ) -> tuple[str, MerchantModel]:
+        """Set a new password after checking the current one (failures count as failed
+        sign-ins); every other session ends. Returns a fresh token for the caller."""
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        current = body.get("current_password")
+        if not isinstance(current, str) or not current:
+            raise BadRequest("current_password is required")
+        new = _password(body.get("new_password"), "new_password")
+        merchant = self.repo.get(merchant.id) or merchant
+        if self._demo_merchant(merchant):
+            raise BadRequest(DEMO_CREDENTIALS)
+        self.login_limits.check(merchant.email, client_address)
+        if len(current) > PASSWORD_LENGTH[1] or not security.verify_password(
+            current, merchant.password_hash
+        ):
+            self.login_limits.failed(merchant.email, client_address)
+            raise BadRequest("current_password is incorrect")
+        merchant = self.repo.change_credentials(
+            merchant,
+            {"password_hash": merchant.password_hash},
+            password_hash=security.hash_password(new),
+            updated_at=clock.iso(),
+        )
+        return self.issue_token(merchant), merchant
+
+    def logout_everywhere(self, merchant: MerchantModel) -> MerchantModel:
+        """Revoke every dashboard token of the merchant (this one too)."""
+        return self.repo.change_credentials(merchant, {}, updated_at=clock.iso())
 
     def signup(self, body: object) -> MerchantModel:
         """A new merchant with fresh keys; BadRequest for invalid fields or a taken email."""
@@ -91,8 +247,7 @@ class MerchantService:
             raise BadRequest("name is required")
         if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 254:
             raise BadRequest("email is invalid")
-        if not isinstance(password, str) or len(password) < 8:
-            raise BadRequest("password must be at least 8 characters")
+        password = _password(password, "password")
         now = clock.iso()
         merchant = MerchantModel(
             id=ids.new_uuid(),
@@ -108,3 +263,17 @@ class MerchantService:
         if not self.repo.create(merchant):
             raise BadRequest("Email is already registered")
         return merchant
+
+
+def _overlap(body: object) -> int:
+    """`expire_previous_in` of a roll request: whole seconds, 0 to 7 days, default 0."""
+    if body is None:
+        return 0
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    value = body.get("expire_previous_in", 0)
+    if type(value) is not int or not 0 <= value <= MAX_SECRET_OVERLAP_SECONDS:
+        raise BadRequest(
+            f"expire_previous_in must be an integer from 0 to {MAX_SECRET_OVERLAP_SECONDS}"
+        )
+    return value

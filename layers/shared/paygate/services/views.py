@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from paygate.db.models import MerchantModel, OrderModel, PaymentModel
 
 
@@ -104,4 +106,19 @@ def refund_view(r) -> dict:
         "status": r.status,
         "created_at": r.created_at,
         "processed_at": r.processed_at,
+    }
+
+
+def event_view(e) -> dict:
+    """The webhook body's own fields (`id`, `event`, `timestamp`, `data`), so an event can go
+    straight to the merchant's webhook handler, plus `created_at` and `payload`: the exact
+    compact JSON that webhooks deliver and sign (byte for byte)."""
+    body = json.loads(e.body)
+    return {
+        "id": e.id,
+        "event": e.event,
+        "timestamp": body["timestamp"],
+        "data": body["data"],
+        "created_at": e.created_at,
+        "payload": e.body,
     }
