@@ -45,6 +45,7 @@ PARAMETER_OF = {
     "TEST_MERCHANT_WEBHOOK_URL": "TestMerchantWebhookUrl",
     "DEMO_LOGIN": "DemoLogin",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "WebhookAllowPrivateTargets",
+    "RECONCILE_AFTER_SECONDS": "ReconcileAfterSeconds",
 }
 
 
