@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1s
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: setup browser run test test-fast lint format bench deploy-localstack clean
+.PHONY: setup browser run test test-fast lint format bench deploy-localstack redrive clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,14 @@ bench: setup
 # With Docker: LocalStack runs the whole template, functions included.
 deploy-localstack: setup
 	AWS_ENDPOINT_URL=$${AWS_ENDPOINT:-http://localhost:4566} $(PY) -m infra.deploy.localstack
+
+# Move dead-lettered job messages back to their queues (the stack `make run` started, by
+# default; STACK_NAME and AWS_ENDPOINT as for `make run`).
+redrive: setup
+	AWS_ENDPOINT_URL=$${AWS_ENDPOINT:-http://127.0.0.1:$${EMULATOR_PORT:-4566}} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} PYTHONPATH=layers/shared \
+	$(PY) -m infra.redrive --stack $${STACK_NAME:-paygate}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/artifacts

@@ -78,7 +78,10 @@ class Traffic:
                 self.orders.append(body["id"])
 
     def payment(self) -> None:
-        if not self.orders:
+        with self.lock:
+            # An order takes one payment at a time (CONTRACT §5): each is paid once here.
+            order_id = self.orders.pop(random.randrange(len(self.orders))) if self.orders else None
+        if order_id is None:
             return self.order()
         vpa = random.choice(["success@okbank", "success@okbank", "failure@okbank"])
         body = self.call(
@@ -87,7 +90,7 @@ class Traffic:
             "/api/v1/payments",
             201,
             headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={"order_id": random.choice(self.orders), "method": "upi", "vpa": vpa},
+            json={"order_id": order_id, "method": "upi", "vpa": vpa},
         )
         if body:
             with self.lock:

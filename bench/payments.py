@@ -39,8 +39,6 @@ def create_order(api: str, amount: int = 10000) -> str:
 
 def load(api: str, concurrency: int, seconds: float) -> tuple[list[float], int, float]:
     """POST payments for `seconds` with `concurrency` clients; (latencies, errors, elapsed)."""
-    order_id = create_order(api)
-    body = {"order_id": order_id, "method": "upi", "vpa": "bench@okbank"}
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -50,6 +48,9 @@ def load(api: str, concurrency: int, seconds: float) -> tuple[list[float], int, 
         session = _session()
         mine, bad = [], 0
         while time.monotonic() < deadline:
+            # An order takes one payment at a time: each payment gets its own (untimed) order.
+            order_id = session.post(f"{api}/api/v1/orders", json={"amount": 10000}).json()["id"]
+            body = {"order_id": order_id, "method": "upi", "vpa": "bench@okbank"}
             started = time.perf_counter()
             response = session.post(f"{api}/api/v1/payments", json=body)
             mine.append(time.perf_counter() - started)
@@ -85,18 +86,19 @@ def wait_all_settled(api: str, ids: list[str], timeout: float) -> dict[str, floa
 
 def settle_throughput(api: str, count: int) -> tuple[float, float, int]:
     """(settled per second, seconds from first create to last settle, settled count)."""
-    order_id = create_order(api)
-    body = {"order_id": order_id, "method": "upi", "vpa": "bench@okbank"}
+    with ThreadPoolExecutor(16) as pool:
+        order_ids = list(pool.map(lambda _: create_order(api), range(count)))
     first = time.monotonic()
     with ThreadPoolExecutor(16) as pool:
         sessions = threading.local()
 
-        def create(_):
+        def create(order_id):
             if not hasattr(sessions, "s"):
                 sessions.s = _session()
+            body = {"order_id": order_id, "method": "upi", "vpa": "bench@okbank"}
             return sessions.s.post(f"{api}/api/v1/payments", json=body).json()["id"]
 
-        ids = list(pool.map(create, range(count)))
+        ids = list(pool.map(create, order_ids))
     created = time.monotonic() - first
     # Watch the payments table rather than poll 400 GETs: the last settle time is what counts.
     settled = wait_all_settled(api, ids, timeout=120)
@@ -109,9 +111,9 @@ def settle_throughput(api: str, count: int) -> tuple[float, float, int]:
 def settle_latency(api: str, rounds: int, delay_s: float) -> list[float]:
     """Create → first seen settled, minus the configured delay, one payment at a time."""
     session = _session()
-    order_id = create_order(api)
     extra = []
     for _ in range(rounds):
+        order_id = create_order(api)  # a paid order takes no second payment
         started = time.monotonic()
         payment_id = session.post(
             f"{api}/api/v1/payments",
@@ -143,11 +145,13 @@ import boto3
 gateway = LocalGateway(app, Config.create(lambda_timeout=10))
 headers = {"x-api-key": "key_test_abc123", "x-api-secret": "secret_test_xyz789",
            "content-type": "application/json"}
-order = json.loads(gateway.handle_request("POST", "/api/v1/orders", headers,
-                                          b'{"amount": 1000}')["body"])
+def pay_body():
+    order = json.loads(gateway.handle_request("POST", "/api/v1/orders", headers,
+                                              b'{"amount": 1000}')["body"])
+    return json.dumps({"order_id": order["id"], "method": "upi", "vpa": "bench@okbank"}).encode()
 # warm-up payment so lazily built clients are not counted as per-payment work
-body = json.dumps({"order_id": order["id"], "method": "upi", "vpa": "bench@okbank"}).encode()
-gateway.handle_request("POST", "/api/v1/payments", headers, body)
+gateway.handle_request("POST", "/api/v1/payments", headers, pay_body())
+body = pay_body()  # an order takes one payment at a time: a fresh one
 calls.clear()
 phase[0] = "api: POST /api/v1/payments"
 payment = json.loads(gateway.handle_request("POST", "/api/v1/payments", headers, body)["body"])

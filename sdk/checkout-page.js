@@ -16,6 +16,9 @@
   var POLL_GIVE_UP_MS = 5 * 60 * 1000;
   var SUCCESS_NOTIFY_DELAY_MS = 1000; // let the customer see the tick before the modal closes
   var VPA_PATTERN = /^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$/;
+  // The API's refusals of a second payment on one order (CONTRACT §5).
+  var ORDER_PAID = 'Order is already paid';
+  var ORDER_IN_PROGRESS = 'Order has a payment in progress';
 
   var config = window.PAYGATE_CONFIG || {};
   var apiBase = String(config.apiBaseUrl || '').replace(/\/+$/, '');
@@ -85,37 +88,31 @@
     window.parent.postMessage({ type: type, data: data }, parentOrigin);
   }
 
-  var SYMBOLS = { INR: '\u20B9', USD: '$', EUR: '\u20AC', GBP: '\u00A3' };
-  var ZERO_DECIMAL = { JPY: true, KRW: true };
+  // ISO 4217 exponents of the currencies Paygate accepts (the same table as paygate/money.py
+  // and the dashboard; a unit test keeps the three equal). Amounts are in the minor unit.
+  var CURRENCY_EXPONENTS = {
+    INR: 2, USD: 2, EUR: 2, GBP: 2, SGD: 2, AED: 2, AUD: 2, CAD: 2, CHF: 2, CNY: 2, HKD: 2,
+    NZD: 2, SEK: 2, NOK: 2, DKK: 2, ZAR: 2, MYR: 2, THB: 2, SAR: 2, QAR: 2, LKR: 2, NPR: 2,
+    BDT: 2, MXN: 2, BRL: 2,
+    JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0,
+    KWD: 3, BHD: 3, OMR: 3, JOD: 3, TND: 3
+  };
 
-  function groupIndian(digits) {
-    if (digits.length <= 3) {
-      return digits;
-    }
-    var last3 = digits.slice(-3);
-    var rest = digits.slice(0, -3).replace(/\B(?=(\d{2})+(?!\d))/g, ',');
-    return rest + ',' + last3;
-  }
-
-  function groupWestern(digits) {
-    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  }
-
-  /** 50000 paise, INR -> "₹500.00" */
+  /** (50000, INR) -> "₹500.00"; (50000, JPY) -> "¥50,000"; (1500, KWD) -> "KWD 1.500". */
   function formatAmount(amount, currency) {
-    currency = (currency || 'INR').toUpperCase();
-    var value = Math.abs(Math.round(Number(amount) || 0));
-    var whole;
-    var fraction = '';
-    if (ZERO_DECIMAL[currency]) {
-      whole = String(value);
-    } else {
-      whole = String(Math.floor(value / 100));
-      fraction = '.' + String(value % 100).padStart(2, '0');
+    currency = String(currency || 'INR').toUpperCase();
+    var digits = Object.prototype.hasOwnProperty.call(CURRENCY_EXPONENTS, currency) ?
+      CURRENCY_EXPONENTS[currency] : 2;
+    var major = Math.round(Number(amount) || 0) / Math.pow(10, digits);
+    try {
+      // INR keeps Indian grouping (₹5,00,000.00); others the international one.
+      return new Intl.NumberFormat(currency === 'INR' ? 'en-IN' : 'en-US', {
+        style: 'currency', currency: currency,
+        minimumFractionDigits: digits, maximumFractionDigits: digits
+      }).format(major);
+    } catch (e) {
+      return currency + ' ' + major.toFixed(digits);
     }
-    whole = currency === 'INR' ? groupIndian(whole) : groupWestern(whole);
-    var symbol = SYMBOLS[currency];
-    return (symbol ? symbol : currency + ' ') + whole + fraction;
   }
 
   function show(view) {
@@ -451,7 +448,7 @@
       track(payment.id, Date.now());
     }, function (error) {
       setBusy(false);
-      showError('Payment not accepted', error.description, backToForm);
+      refused(error);
     });
   }
 
@@ -496,6 +493,26 @@
         state.pollTimer = setTimeout(poll, POLL_INTERVAL_MS);
       }
     }, POLL_INTERVAL_MS);
+  }
+
+  /** A payment the API did not accept. An order takes one payment at a time and none once paid
+   *  (another tab, a double click): say so instead of inviting a second charge. */
+  function refused(error) {
+    if (error.description === ORDER_PAID) {
+      showAlreadyPaid();
+    } else if (error.description === ORDER_IN_PROGRESS) {
+      showError('Payment in progress',
+        'A payment for this order is still being processed, perhaps in another window. ' +
+        'Wait for it to finish before paying again.', loadOrder);
+    } else {
+      showError('Payment not accepted', error.description, backToForm);
+    }
+  }
+
+  function showAlreadyPaid() {
+    var amount = state.order ? formatAmount(state.order.amount, state.order.currency) : '';
+    showError('Already paid', 'This order has already been paid' + (amount ? ' (' + amount + ')' : '') +
+      '. Nothing more is due.', null);
   }
 
   function succeeded(payment) {
@@ -577,7 +594,7 @@
     api('GET', '/api/v1/orders/' + encodeURIComponent(orderId) + '/public').then(function (order) {
       renderOrder(order);
       if (order.status === 'paid') {
-        showError('Already paid', 'This order has already been paid.', null);
+        showAlreadyPaid();
         return;
       }
       // Focus the first field for mouse and keyboard users; on phones that would pop up the

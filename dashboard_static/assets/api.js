@@ -84,7 +84,8 @@
     var auth = options.auth !== false;
     var headers = { Accept: "application/json" };
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    if (options.idempotent) headers["Idempotency-Key"] = uuid();
+    if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
+    else if (options.idempotent) headers["Idempotency-Key"] = uuid();
     if (auth) {
       var token = session.token();
       if (!token) {
@@ -128,30 +129,84 @@
   }
 
   // ---------------------------------------------------------------- formatting
-  var groupIN = new Intl.NumberFormat("en-IN", { maximumFractionDigits: 0 });
+  // ISO 4217 exponents of the currencies Paygate accepts (the same table as paygate/money.py
+  // and the checkout; a unit test keeps the three equal). Amounts are integers in the minor unit.
+  var CURRENCY_EXPONENTS = {
+    INR: 2, USD: 2, EUR: 2, GBP: 2, SGD: 2, AED: 2, AUD: 2, CAD: 2, CHF: 2, CNY: 2, HKD: 2,
+    NZD: 2, SEK: 2, NOK: 2, DKK: 2, ZAR: 2, MYR: 2, THB: 2, SAR: 2, QAR: 2, LKR: 2, NPR: 2,
+    BDT: 2, MXN: 2, BRL: 2,
+    JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0,
+    KWD: 3, BHD: 3, OMR: 3, JOD: 3, TND: 3,
+  };
+  var formats = {};
 
-  /** Paise as rupees with Indian grouping: 50000000 -> "₹5,00,000"; 49950 -> "₹499.50".
-   *  With `fixed`, always two decimals ("₹500.00"), as the checkout shows amounts. */
-  function money(paise, currency, fixed) {
-    var value = Number(paise) || 0;
-    var negative = value < 0;
-    value = Math.round(Math.abs(value));
-    var whole = Math.floor(value / 100);
-    var fraction = value % 100;
-    var text = groupIN.format(whole);
-    if (fixed || fraction) text += "." + String(fraction).padStart(2, "0");
-    var symbol = !currency || currency === "INR" ? "₹" : currency + " ";
-    return (negative ? "-" : "") + symbol + text;
+  function exponentOf(currency) {
+    return Object.prototype.hasOwnProperty.call(CURRENCY_EXPONENTS, currency) ? CURRENCY_EXPONENTS[currency] : 2;
   }
 
-  /** Short axis labels: ₹950, ₹12K, ₹3.4L, ₹1.2Cr. */
-  function moneyCompact(paise) {
-    var rupees = (Number(paise) || 0) / 100;
+  /** INR keeps Indian grouping (₹5,00,000); other currencies the international one (¥5,000,000). */
+  function formatter(currency, digits, compact) {
+    var key = currency + "/" + digits + "/" + (compact ? "c" : "");
+    if (!formats[key]) {
+      var options = { style: "currency", currency: currency,
+        minimumFractionDigits: digits, maximumFractionDigits: digits };
+      if (compact) {
+        options = { style: "currency", currency: currency, notation: "compact", maximumFractionDigits: 1 };
+      }
+      try {
+        formats[key] = new Intl.NumberFormat(currency === "INR" ? "en-IN" : "en-US", options);
+      } catch (e) { // a code this browser's Intl does not know
+        formats[key] = { format: function (n) { return currency + " " + n.toFixed(digits); } };
+      }
+    }
+    return formats[key];
+  }
+
+  /** An amount in the minor unit of `currency` (INR by default), with that currency's exponent:
+   *  (50000000, INR) -> "₹5,00,000"; (49950, INR) -> "₹499.50"; (50000, JPY) -> "¥50,000";
+   *  (1500, KWD) -> "KWD 1.500". With `fixed`, always every decimal ("₹500.00"), as the
+   *  checkout shows amounts. */
+  function money(minor, currency, fixed) {
+    currency = currency || "INR";
+    var digits = exponentOf(currency);
+    var value = Math.round(Number(minor) || 0);
+    var scale = Math.pow(10, digits);
+    var shown = fixed || value % scale !== 0 ? digits : 0;
+    return formatter(currency, shown).format(value / scale);
+  }
+
+  /** Short axis labels: ₹950, ₹12K, ₹3.4L, ₹1.2Cr; ¥12K, $3.4M for other currencies. */
+  function moneyCompact(minor, currency) {
+    currency = currency || "INR";
+    var major = (Number(minor) || 0) / Math.pow(10, exponentOf(currency));
+    if (currency !== "INR") return formatter(currency, 0, true).format(major);
     function trim(n) { return String(Math.round(n * 10) / 10); }
-    if (rupees >= 1e7) return "₹" + trim(rupees / 1e7) + "Cr";
-    if (rupees >= 1e5) return "₹" + trim(rupees / 1e5) + "L";
-    if (rupees >= 1e3) return "₹" + trim(rupees / 1e3) + "K";
-    return "₹" + Math.round(rupees);
+    if (major >= 1e7) return "₹" + trim(major / 1e7) + "Cr";
+    if (major >= 1e5) return "₹" + trim(major / 1e5) + "L";
+    if (major >= 1e3) return "₹" + trim(major / 1e3) + "K";
+    return "₹" + Math.round(major);
+  }
+
+  /** Text typed as an amount in major units ("250", "250.50", "1,000") -> minor units, or null
+   *  when it has more decimals than the currency has. */
+  function parseMoney(text, currency) {
+    currency = currency || "INR";
+    var digits = exponentOf(currency);
+    // Grouping, spaces and a leading symbol or code ("₹", "KWD") are what people type around it.
+    var clean = String(text || "").replace(/[\s,]/g, "");
+    if (clean.toUpperCase().indexOf(currency) === 0) clean = clean.slice(currency.length);
+    clean = clean.replace(/^[^\w.]/, "");
+    var pattern = digits ? new RegExp("^\\d+(\\.\\d{1," + digits + "})?$") : /^\d+$/;
+    if (!pattern.test(clean)) return null;
+    var parts = clean.split(".");
+    var fraction = ((parts[1] || "") + "000").slice(0, digits);
+    return parseInt(parts[0], 10) * Math.pow(10, digits) + (digits ? parseInt(fraction, 10) : 0);
+  }
+
+  /** Minor units as a plain major-unit number for an input field: (25050, INR) -> "250.50". */
+  function moneyInput(minor, currency) {
+    var digits = exponentOf(currency || "INR");
+    return ((Number(minor) || 0) / Math.pow(10, digits)).toFixed(digits);
   }
 
   function percent(rate) {
@@ -417,8 +472,12 @@
     patch: function (path, body) { return request("PATCH", path, { body: body }); },
     del: function (path) { return request("DELETE", path); },
     confirm: confirmAction,
+    uuid: uuid,
     money: money,
     moneyCompact: moneyCompact,
+    parseMoney: parseMoney,
+    moneyInput: moneyInput,
+    exponentOf: exponentOf,
     percent: percent,
     formatDate: formatDate,
     parseTime: parseTime,

@@ -39,18 +39,32 @@
   function loadStats() {
     return P.get("/api/v1/stats").then(function (stats) {
       P.byTestId("total-transactions").textContent = new Intl.NumberFormat("en-IN").format(stats.total_transactions || 0);
-      P.byTestId("total-amount").textContent = P.money(stats.total_amount || 0);
+      P.byTestId("total-amount").textContent = P.money(stats.total_amount || 0, "INR");
+      showOtherCurrencies(stats.by_currency || {});
       P.byTestId("success-rate").textContent = P.percent(stats.success_rate || 0);
       P.byTestId("stats-updated").textContent = "Updated " + new Date().toLocaleTimeString("en-IN");
       document.querySelector("[data-live]").classList.remove("stale");
       // A new or newly settled payment changes the stats: redraw the chart and the list too.
-      var signature = [stats.total_transactions, stats.total_amount, stats.success_rate].join("/");
+      var signature = [stats.total_transactions, stats.total_amount, stats.success_rate,
+        JSON.stringify(stats.by_currency || {})].join("/");
       if (lastSignature !== null && signature !== lastSignature) loadPayments();
       lastSignature = signature;
     }, function (error) {
       document.querySelector("[data-live]").classList.add("stale");
       P.byTestId("stats-updated").textContent = "Not updated: " + error.description;
     });
+  }
+
+  /** Volumes are never added across currencies: the INR total is the headline, the others are
+   *  listed under it, each in its own currency. */
+  function showOtherCurrencies(byCurrency) {
+    var others = Object.keys(byCurrency).filter(function (c) {
+      return c !== "INR" && byCurrency[c].total_amount > 0;
+    }).sort();
+    var note = P.byTestId("volume-by-currency");
+    note.textContent = others.length
+      ? "INR only; also " + others.map(function (c) { return P.money(byCurrency[c].total_amount, c); }).join(" · ")
+      : "Sum of successful payments";
   }
 
   // ---------------------------------------------------------------- payments: chart + recent
@@ -85,8 +99,20 @@
     return next(0, 0);
   }
 
+  /** The currency the chart's volume is drawn in: INR when the window has INR payments (or
+   *  none at all), else the currency with the most successful payments. */
+  function chartCurrency(payments) {
+    var counts = {};
+    payments.forEach(function (p) {
+      if (p.status === "success") counts[p.currency || "INR"] = (counts[p.currency || "INR"] || 0) + 1;
+    });
+    if (counts.INR || !Object.keys(counts).length) return "INR";
+    return Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a] || (a < b ? -1 : 1); })[0];
+  }
+
   function bucket(payments) {
     var start = windowStart();
+    var currency = chartCurrency(payments);
     var days = [];
     var index = {};
     for (var i = 0; i < DAYS; i++) {
@@ -96,20 +122,25 @@
       index[dayKey(date)] = day;
       days.push(day);
     }
+    days.currency = currency;
     payments.forEach(function (p) {
       var when = P.parseTime(p.created_at);
       var day = when && index[dayKey(when)];
       if (!day) return;
       day.count += 1;
-      if (p.status === "success") { day.success += 1; day.volume += Number(p.amount) || 0; }
+      if (p.status === "success") {
+        day.success += 1;
+        // Amounts of other currencies are not added in: their units differ.
+        if ((p.currency || "INR") === currency) day.volume += Number(p.amount) || 0;
+      }
       if (p.status === "failed") day.failed += 1;
     });
     return days;
   }
 
-  /** A round axis maximum for four gridlines: each step 1, 2, 2.5 or 5 × 10^n paise. */
-  function niceMax(value, ticks) {
-    if (value <= 0) return 100000 * ticks / 4; // ₹1,000 when there is nothing yet
+  /** A round axis maximum for four gridlines: each step 1, 2, 2.5 or 5 × 10^n minor units. */
+  function niceMax(value, ticks, currency) {
+    if (value <= 0) return 1000 * Math.pow(10, P.exponentOf(currency)) * ticks / 4; // ₹1,000 when there is nothing yet
     var step = value / ticks;
     var power = Math.pow(10, Math.floor(Math.log10(step)));
     var factors = [1, 2, 2.5, 5, 10];
@@ -128,13 +159,14 @@
     var H = W < 480 ? 210 : 240, left = 50, right = 40, top = 14, bottom = 30;
     var plotW = W - left - right, plotH = H - top - bottom;
     var ticks = 4;
-    var maxVolume = niceMax(Math.max.apply(null, days.map(function (d) { return d.volume; })), ticks);
+    var currency = days.currency || "INR";
+    var maxVolume = niceMax(Math.max.apply(null, days.map(function (d) { return d.volume; })), ticks, currency);
     var svg = P.el("svg:svg", { class: "chart", viewBox: "0 0 " + W + " " + H, "aria-hidden": "true" });
     for (var t = 0; t <= ticks; t++) {
       var y = top + plotH - (plotH * t) / ticks;
       svg.appendChild(P.el("svg:line", { class: "grid", x1: left, x2: W - right, y1: y, y2: y }));
       svg.appendChild(P.el("svg:text", { class: "axis", x: left - 8, y: y + 4, "text-anchor": "end" },
-        P.moneyCompact((maxVolume * t) / ticks)));
+        P.moneyCompact((maxVolume * t) / ticks, currency)));
       svg.appendChild(P.el("svg:text", { class: "axis", x: W - right + 8, y: y + 4 }, (100 * t) / ticks + "%"));
     }
     var slot = plotW / days.length;
@@ -149,7 +181,7 @@
       var rate = settled ? (100 * d.success) / settled : null;
       var bar = P.el("svg:rect", { class: "bar", x: cx - barW / 2, y: top + plotH - h, width: barW,
         height: Math.max(h, d.volume ? 2 : 0), rx: 4 });
-      bar.appendChild(P.el("svg:title", {}, dayDate.format(d.date) + ": " + P.money(d.volume) + " from " +
+      bar.appendChild(P.el("svg:title", {}, dayDate.format(d.date) + ": " + P.money(d.volume, currency) + " from " +
         d.success + " successful of " + d.count + " payment" + (d.count === 1 ? "" : "s") +
         (rate === null ? "" : ", " + P.percent(rate) + " success")));
       svg.appendChild(bar);
@@ -171,7 +203,8 @@
 
     var volume = 0, count = 0, success = 0, settledAll = 0;
     days.forEach(function (d) { volume += d.volume; count += d.count; success += d.success; settledAll += d.success + d.failed; });
-    P.byTestId("week-volume").textContent = P.money(volume);
+    P.byTestId("week-volume").textContent = P.money(volume, currency);
+    P.byTestId("week-volume-label").textContent = currency === "INR" ? "Volume, 7 days" : "Volume in " + currency + ", 7 days";
     P.byTestId("week-count").textContent = new Intl.NumberFormat("en-IN").format(count);
     P.byTestId("week-rate").textContent = settledAll ? P.percent((100 * success) / settledAll) : "—";
   }

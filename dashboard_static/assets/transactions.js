@@ -8,6 +8,11 @@
   var timer = null;
   var loading = false;
   var current = null; // the payment being refunded
+  // One Idempotency-Key per refund the merchant means: sending the same amount again from the
+  // same dialog (after a timeout or a lost answer) replays the first refund instead of making a
+  // second one; a changed amount or reason is a new request with a new key.
+  var refundKey = null;
+  var refundSignature = null;
 
   function cell(testId, content, extra) {
     return P.el("td", Object.assign({ dataset: { testId: testId } }, extra || {}), content);
@@ -67,17 +72,6 @@
   }
 
   // ---------------------------------------------------------------- refunds
-  function parseRupees(text) {
-    var clean = String(text || "").replace(/[₹,\s]/g, "");
-    if (!/^\d+(\.\d{1,2})?$/.test(clean)) return null;
-    var parts = clean.split(".");
-    return parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
-  }
-
-  function rupeesText(paise) {
-    return (paise / 100).toFixed(2);
-  }
-
   function dialog() { return P.byTestId("refund-dialog"); }
 
   function showRefundError(message) {
@@ -89,10 +83,12 @@
 
   function openRefund(payment) {
     current = payment;
+    refundKey = refundSignature = null;
     showRefundError("");
     P.byTestId("refund-payment-id").textContent = payment.id;
     P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true);
-    P.byTestId("refund-amount-input").value = rupeesText(payment.amount);
+    P.byTestId("refund-amount-input").value = P.moneyInput(payment.amount, payment.currency);
+    P.byTestId("refund-currency").textContent = payment.currency || "INR";
     P.byTestId("refund-reason-input").value = "";
     dialog().showModal();
     P.byTestId("refund-amount-input").select();
@@ -103,7 +99,7 @@
         var left = Math.max(0, payment.amount - taken);
         P.byTestId("refund-payment-amount").textContent = P.money(payment.amount, payment.currency, true) +
           " (" + P.money(taken, payment.currency, true) + " already refunded)";
-        P.byTestId("refund-amount-input").value = rupeesText(left);
+        P.byTestId("refund-amount-input").value = P.moneyInput(left, payment.currency);
       }
     }, function () { /* the list is a convenience only */ });
   }
@@ -111,14 +107,24 @@
   function submitRefund(event) {
     event.preventDefault();
     if (!current) return;
-    var amount = parseRupees(P.byTestId("refund-amount-input").value);
-    if (!amount) return showRefundError("Enter an amount in rupees, for example 250 or 250.50.");
+    var amount = P.parseMoney(P.byTestId("refund-amount-input").value, current.currency);
+    if (!amount) {
+      var example = P.moneyInput(25050, current.currency).replace(/\.0+$/, "");
+      return showRefundError("Enter an amount in " + (current.currency || "INR") + ", for example " +
+        example + ".");
+    }
     var body = { amount: amount };
     var reason = P.byTestId("refund-reason-input").value.trim();
     if (reason) body.reason = reason;
     var payment = current;
     P.busy(P.byTestId("refund-submit-button"), function () {
-      return P.post("/api/v1/payments/" + encodeURIComponent(payment.id) + "/refunds", body, { idempotent: true })
+      var signature = payment.id + " " + JSON.stringify(body);
+      if (signature !== refundSignature) {
+        refundKey = P.uuid();
+        refundSignature = signature;
+      }
+      return P.post("/api/v1/payments/" + encodeURIComponent(payment.id) + "/refunds", body,
+        { idempotencyKey: refundKey })
         .then(function (refund) {
           dialog().close();
           P.toast("Refund " + refund.id + " of " + P.money(refund.amount, payment.currency, true) +

@@ -46,6 +46,7 @@ PARAMETER_OF = {
     "DEMO_LOGIN": "DemoLogin",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "WebhookAllowPrivateTargets",
     "WEBHOOK_ENDPOINT_DISABLE_AFTER_SECONDS": "WebhookEndpointDisableAfterSeconds",
+    "RECONCILE_AFTER_SECONDS": "ReconcileAfterSeconds",
 }
 
 

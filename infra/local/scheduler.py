@@ -33,13 +33,16 @@ def scheduled_event(rule: str) -> dict:
 
 
 def run(function_name: str, code_dir: Path, handler_path: str, every: int) -> None:
-    handler = load_handler(code_dir, handler_path)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f"scheduler: {function_name} every {every}s", flush=True)
+    handler = None
     while not stop.wait(every):
         try:
+            # Imported at the first tick, not while the rest of the stack is starting up (the
+            # function's cold start, as on Lambda, without competing with `make run` for CPU).
+            handler = handler or load_handler(code_dir, handler_path)
             handler(scheduled_event(function_name), LambdaContext(function_name))
         except Exception as exc:  # a failed run is retried at the next tick, as on AWS
             print(f"scheduler: {function_name} failed: {exc!r}", flush=True)

@@ -27,6 +27,7 @@ CONTRACT_EVENTS = {
     "payment.pending",
     "payment.success",
     "payment.failed",
+    "order.paid",
     "refund.created",
     "refund.processed",
     "webhook.test",

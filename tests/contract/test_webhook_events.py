@@ -23,6 +23,7 @@ SCHEMA_OF_EVENT = {
     "payment.pending": "PaymentPendingEvent",
     "payment.success": "PaymentSuccessEvent",
     "payment.failed": "PaymentFailedEvent",
+    "order.paid": "OrderPaidEvent",
     "refund.created": "RefundCreatedEvent",
     "refund.processed": "RefundProcessedEvent",
     "webhook.test": "WebhookTestEvent",
@@ -66,7 +67,7 @@ def run(stack):
 
     def everything():
         names = {d.event["event"] for d in receiver.deliveries}
-        return names == set(SCHEMA_OF_EVENT) and len(receiver.deliveries) >= 9
+        return names == set(SCHEMA_OF_EVENT) and len(receiver.deliveries) >= 10
 
     assert wait_for(everything, timeout=20), {d.event["event"] for d in receiver.deliveries}
     receiver.stop()
@@ -103,7 +104,7 @@ def test_every_attempt_carries_the_documented_signature_headers(run):
 def test_delivery_logs_match_their_schema(stack, run):
     page = call(stack, run["headers"], "GET", "/api/v1/webhooks?limit=100").json()
     assert schema_errors("WebhookLogPage", page) == []
-    assert page["total"] == len(page["data"]) >= 9
+    assert page["total"] == len(page["data"]) >= 10
     for log in page["data"]:
         body = json.loads(log["payload"])
         assert body["event"] == log["event"] and body["id"] == log["event_id"]

@@ -60,7 +60,8 @@ def shop(stack):
         lambda: call(stack, headers, "GET", path).json()["status"] == "processed", timeout=15
     )
     assert processed, "the refund was not processed"
-    expected = 3 * PAYMENTS + 2  # and refund.created, refund.processed: nothing moves after this
+    paid = sum(p["status"] == "success" for p in payments)  # each raised order.paid too
+    expected = 3 * PAYMENTS + paid + 2  # and refund.created, refund.processed: then nothing moves
     assert wait_for(lambda: len(every_page(stack, headers, 100)) == expected, timeout=10)
     return {"headers": headers, "payments": payments, "refund": refund, "count": expected}
 
@@ -71,6 +72,7 @@ def test_every_event_is_kept_without_a_webhook_url(stack, shop):
     assert names.count("payment.created") == names.count("payment.pending") == PAYMENTS
     assert names.count("payment.failed") == PAYMENTS // 4
     assert names.count("payment.success") == PAYMENTS - PAYMENTS // 4
+    assert names.count("order.paid") == PAYMENTS - PAYMENTS // 4
     assert names.count("refund.created") == names.count("refund.processed") == 1
     mentioned = {e["data"]["payment"]["id"] for e in listed}
     assert mentioned == {p["id"] for p in shop["payments"]}

@@ -290,12 +290,26 @@ def test_listing_pagination_and_stats(stack):
         bad = requests.get(f"{stack.api}/api/v1/payments?{query}", headers=other, timeout=5)
         assert bad.status_code == 400, query
     stats = requests.get(stack.api + "/api/v1/stats", headers=other, timeout=5).json()
-    assert stats == {"total_transactions": 3, "total_amount": 4000, "success_rate": 66.67}
+    assert stats == {
+        "total_transactions": 3,
+        "total_amount": 4000,
+        "success_rate": 66.67,
+        "by_currency": {
+            "INR": {"total_transactions": 3, "total_amount": 4000, "success_rate": 66.67}
+        },
+    }
 
 
 def test_jobs_status_counts(stack):
     status = requests.get(stack.api + "/api/v1/test/jobs/status", timeout=5).json()
-    assert set(status) == {"pending", "processing", "completed", "failed", "worker_status"}
+    assert set(status) == {
+        "pending",
+        "processing",
+        "completed",
+        "failed",
+        "worker_status",
+        "dead_letter",
+    }
     assert status["worker_status"] == "running"
     before = status["completed"]
     order = stack.create_order()

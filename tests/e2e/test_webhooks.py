@@ -60,11 +60,9 @@ def test_payment_events_arrive_signed_and_in_order(stack, account, receiver):
         timeout=5,
         json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
     )
+    expected = {"payment.created", "payment.pending", "payment.success", "order.paid"}
     names = wait_for(
-        lambda: (
-            {d.event["event"] for d in receiver.deliveries}
-            >= {"payment.created", "payment.pending", "payment.success"}
-        ),
+        lambda: {d.event["event"] for d in receiver.deliveries} >= expected,
         timeout=5,
     )
     assert names
@@ -73,8 +71,19 @@ def test_payment_events_arrive_signed_and_in_order(stack, account, receiver):
         assert delivery.headers["webhook-id"] == delivery.event["id"]
         assert b": " not in delivery.body and b", " not in delivery.body  # compact JSON
         assert delivery.event["data"]["payment"]["order_id"] == order["id"]
-    page = logs(stack, account)
-    assert page["total"] == 3 and {log["status"] for log in page["data"]} == {"success"}
+    paid = next(d.event for d in receiver.deliveries if d.event["event"] == "order.paid")
+    assert paid["data"]["order"]["id"] == order["id"]
+    assert paid["data"]["order"]["status"] == "paid"
+    # Each log turns `success` once its delivery's answer is recorded, just after the POST.
+    page = wait_for(
+        lambda: (
+            (page := logs(stack, account))["total"] == 4
+            and {log["status"] for log in page["data"]} == {"success"}
+            and page
+        ),
+        timeout=5,
+    )
+    assert page and {log["event"] for log in page["data"]} == expected
 
 
 def test_retry_schedule_end_to_end_then_manual_retry(stack, account, receiver):

@@ -41,9 +41,10 @@ def create_payments(
     headers = headers or TEST_HEADERS
     session = requests.Session()
     session.headers.update(headers)
-    order = session.post(stack.api + "/api/v1/orders", json={"amount": 1000}).json()
     ids = []
     for _ in range(count):
+        # An order takes one payment at a time (CONTRACT §5): one order per payment.
+        order = session.post(stack.api + "/api/v1/orders", json={"amount": 1000}).json()
         response = session.post(
             stack.api + "/api/v1/payments",
             json={"order_id": order["id"], "method": "upi", "vpa": vpa},
@@ -92,14 +93,23 @@ def events_by_payment() -> dict[str, Counter]:
 
 
 def assert_consistent(stack, ids: list[str], headers: dict | None = None) -> None:
-    """Every payment settled, with exactly one creation pair and one settlement event."""
+    """Every payment settled, with exactly one creation pair and one settlement event (and one
+    `order.paid` for a success); each payment's order in the matching state."""
     final = statuses(stack, ids, headers)
     assert set(final.values()) <= {"success", "failed"}, Counter(final.values())
     events = events_by_payment()
     for payment_id, status in final.items():
-        assert events[payment_id] == Counter(
-            {"payment.created": 1, "payment.pending": 1, f"payment.{status}": 1}
-        ), (payment_id, events[payment_id])
+        expected = Counter({"payment.created": 1, "payment.pending": 1, f"payment.{status}": 1})
+        if status == "success":
+            expected["order.paid"] = 1  # the payment paid its order, in the same transaction
+        assert events[payment_id] == expected, (payment_id, events[payment_id])
+    session = requests.Session()
+    session.headers.update(headers or TEST_HEADERS)
+    for payment_id, status in final.items():
+        order_id = session.get(f"{stack.api}/api/v1/payments/{payment_id}").json()["order_id"]
+        order = session.get(f"{stack.api}/api/v1/orders/{order_id}").json()
+        expected_order = ("paid", 1000) if status == "success" else ("attempted", 0)
+        assert (order["status"], order["amount_paid"]) == expected_order, (payment_id, order)
     if headers is not None:  # a merchant of the test's own: its counters must match exactly
         stats = requests.get(stack.api + "/api/v1/stats", headers=headers, timeout=10).json()
         assert stats["total_transactions"] == len(ids)

@@ -27,7 +27,8 @@ def test_receiver_down_for_a_minute_then_back(stack):
     wait_until_settled(stack, ids, timeout=20, headers=merchant["headers"])
     time.sleep(max(0.0, 60 - (time.monotonic() - down_since)))
     logs = logs_of(stack, merchant["headers"])
-    assert len(logs) == 9  # 3 payments × (created, pending, success): one log per event
+    # 3 payments × (created, pending, success, order.paid): one log per event
+    assert len(logs) == 12
     assert {log["status"] for log in logs} == {"failed"}, [log["status"] for log in logs]
     assert {log["attempts"] for log in logs} == {5}
     assert all(log["response_code"] is None for log in logs)
@@ -45,12 +46,12 @@ def test_receiver_down_for_a_minute_then_back(stack):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             current = logs_of(stack, merchant["headers"])
-            if len(current) == 12 and {log["status"] for log in current} == {"success"}:
+            if len(current) == 16 and {log["status"] for log in current} == {"success"}:
                 break
             time.sleep(0.5)
-        assert len(current) == 12 and {log["status"] for log in current} == {"success"}
+        assert len(current) == 16 and {log["status"] for log in current} == {"success"}
         ids_seen = [d.headers["webhook-id"] for d in back.deliveries]
-        assert len(ids_seen) == len(set(ids_seen)) == 12  # each event delivered once
+        assert len(ids_seen) == len(set(ids_seen)) == 16  # each event delivered once
         assert all(d.legacy_ok and d.standard_ok for d in back.deliveries)
         assert {d.event["data"]["payment"]["id"] for d in back.deliveries} == set(ids + later)
     finally:

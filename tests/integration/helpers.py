@@ -80,3 +80,34 @@ def drain(queue_url: str) -> None:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
             ],
         )
+
+
+def poison_into_dlq(url: str, worker, kind: str = "payment") -> str:
+    """Deliver the queue's messages five times through the local runtime's poller (visibility
+    0, so each failure comes straight back): the redrive policy dead-letters what keeps failing.
+    Returns the dead-letter queue's URL."""
+    from infra.local.poller import Poller
+
+    sqs = boto3.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
+    try:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"]
+        )["Attributes"]
+        mapping = {
+            "EventSourceArn": attrs["QueueArn"],
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        }
+        poller = Poller(sqs, mapping, url, worker, kind, 10)
+        for _ in range(6):
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if messages:
+                poller.slots.acquire()
+                poller._invoke(messages)
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
+    dlq_name = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].split(":")[-1]
+    return sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]

@@ -129,7 +129,9 @@ def card_run(stack):
     def quiet():
         done = call(stack, headers, "GET", f"/api/v1/refunds/{refund['id']}").json()
         logs = call(stack, headers, "GET", "/api/v1/webhooks?limit=100").json()["data"]
-        expected = 2 * len(CARDS) + len(CARDS) + 2  # created+pending, settled, refund x2
+        paid = sum(p["status"] == "success" for p in settled_payments)
+        # created+pending, settled, order.paid per success, refund x2
+        expected = 2 * len(CARDS) + len(CARDS) + paid + 2
         return (
             done["status"] == "processed"
             and len(logs) == expected

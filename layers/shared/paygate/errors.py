@@ -51,7 +51,9 @@ class IdempotencyKeyInUse(PaygateError):
 
 class IdempotencyKeyReused(PaygateError):
     code = "IDEMPOTENCY_KEY_REUSED"
-    default_description = "This Idempotency-Key was used with a different request body"
+    default_description = (
+        "This Idempotency-Key was already used for a different request (method, path or body)"
+    )
 
 
 class RateLimited(PaygateError):

@@ -59,6 +59,9 @@ class Settings:
     payment_queue_url: str = ""
     refund_queue_url: str = ""
     webhook_queue_url: str = ""
+    payment_dlq_url: str = ""
+    refund_dlq_url: str = ""
+    webhook_dlq_url: str = ""
     worker_functions: tuple[str, ...] = ()
     worker_status_source: str = "event_source_mappings"
     test_mode: bool = False
@@ -75,6 +78,20 @@ class Settings:
     auth_token_ttl_seconds: int = 3600
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65536
+    # A payment or refund still `pending` this long after its bank time is re-queued by the
+    # reconciler (None: 600 s, or the test bank time + 10 s in test mode).
+    reconcile_after_seconds_setting: int | None = None
+
+    @property
+    def reconcile_after_seconds(self) -> int:
+        """How long a record may stay `pending` before the reconciler re-queues its job. In
+        production 10 minutes: past the bank's 10 s and the 5 receives × 60 s visibility after
+        which a failing message is dead-lettered, so only a lost or dead-lettered job is late."""
+        if self.reconcile_after_seconds_setting is not None:
+            return self.reconcile_after_seconds_setting
+        if self.test_mode:
+            return -(-self.test_processing_delay_ms // 1000) + 10
+        return 600
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -97,6 +114,9 @@ class Settings:
             payment_queue_url=env.get("PAYMENT_QUEUE_URL", ""),
             refund_queue_url=env.get("REFUND_QUEUE_URL", ""),
             webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
+            payment_dlq_url=env.get("PAYMENT_DLQ_URL", ""),
+            refund_dlq_url=env.get("REFUND_DLQ_URL", ""),
+            webhook_dlq_url=env.get("WEBHOOK_DLQ_URL", ""),
             worker_functions=_list(env, "WORKER_FUNCTIONS"),
             worker_status_source=source,
             test_mode=_flag(env, "TEST_MODE", False),
@@ -118,6 +138,11 @@ class Settings:
             auth_token_ttl_seconds=_int(env, "AUTH_TOKEN_TTL_SECONDS", 3600, minimum=60),
             cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 65536, minimum=1024),
+            reconcile_after_seconds_setting=(
+                _int(env, "RECONCILE_AFTER_SECONDS", 0, minimum=1)
+                if env.get("RECONCILE_AFTER_SECONDS")
+                else None
+            ),
         )
         settings.refuse_unsafe(signs_tokens="AUTH_TOKEN_SECRET" in env)
         return settings

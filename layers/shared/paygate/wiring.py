@@ -21,9 +21,8 @@ class Services:
     events: object
     health: object
     counters: object
-    create_payment_key: object
-    create_order_key: object
-    create_refund_key: object
+    idempotency: object
+    reconciler: object
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +40,7 @@ def services() -> Services:
     from paygate.queues import Queue
     from paygate.services.events import EventPublisher, EventService
     from paygate.services.health import HealthService
-    from paygate.services.idempotency import IdempotentOperation
+    from paygate.services.idempotency import IdempotentRequests
     from paygate.services.merchants import (
         LOGIN_FAILURES,
         LOGIN_WINDOW_SECONDS,
@@ -51,6 +50,7 @@ def services() -> Services:
     from paygate.services.orders import OrderService
     from paygate.services.payments import PaymentService
     from paygate.services.rate_limits import RateLimiter
+    from paygate.services.reconciler import Reconciler
     from paygate.services.refunds import RefundService
     from paygate.services.webhook_endpoints import (
         EndpointDirectory,
@@ -73,8 +73,14 @@ def services() -> Services:
         Queue(settings.refund_queue_url),
         Queue(settings.webhook_queue_url),
     ]
+    dead_letter_queues = {
+        "payment": Queue(settings.payment_dlq_url),
+        "refund": Queue(settings.refund_dlq_url),
+        "webhook": Queue(settings.webhook_dlq_url),
+    }
     publisher = EventPublisher(work_queues[2])
     webhook_repo = WebhookRepository()
+    refund_repo = RefundRepository()
     rate_limits = RateLimitRepository()
     endpoint_repo = WebhookEndpointRepository()
     directory = EndpointDirectory(endpoint_repo, merchant_repo)
@@ -91,7 +97,7 @@ def services() -> Services:
             payment_repo, orders, counters, work_queues[0], settings, merchant_repo, publisher
         ),
         refunds=RefundService(
-            RefundRepository(), payment_repo, work_queues[1], settings, merchant_repo, publisher
+            refund_repo, payment_repo, work_queues[1], settings, merchant_repo, publisher
         ),
         webhooks=WebhookService(
             webhook_repo,
@@ -113,15 +119,10 @@ def services() -> Services:
             health=EndpointHealth(endpoint_repo, settings),
         ),
         events=EventService(EventRepository()),
-        health=HealthService(counters, work_queues, settings),
+        health=HealthService(
+            counters, work_queues, settings, dead_letter_queues=dead_letter_queues
+        ),
         counters=counters,
-        create_payment_key=IdempotentOperation(
-            settings.idempotency_table, "create_payment", settings.auth_token_secret
-        ),
-        create_order_key=IdempotentOperation(
-            settings.idempotency_table, "create_order", settings.auth_token_secret
-        ),
-        create_refund_key=IdempotentOperation(
-            settings.idempotency_table, "create_refund", settings.auth_token_secret
-        ),
+        idempotency=IdempotentRequests(settings.idempotency_table, settings.auth_token_secret),
+        reconciler=Reconciler(payment_repo, refund_repo, work_queues[0], work_queues[1], settings),
     )

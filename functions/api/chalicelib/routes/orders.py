@@ -10,12 +10,23 @@ from paygate.wiring import services
 bp = Blueprint(__name__)
 
 
-def idempotent_create(request, operation, merchant, body, create) -> object:
-    """Run `create` once per Idempotency-Key (when the header is sent) and answer 201."""
+def request_path(request) -> str:
+    """The path the client called, without the stage: the route with its parameters filled."""
+    path = request.context.get("resourcePath", "")
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def idempotent_create(request, merchant, body, create) -> object:
+    """Run `create` once per Idempotency-Key (when the header is sent) and answer 201. The key
+    is bound to this method, path and body."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return json_response(create(), 201)
-    text, replayed = operation.run(merchant.id, key, body, create, bp.lambda_context)
+    text, replayed = services().idempotency.run(
+        merchant.id, key, (request.method, request_path(request), body), create, bp.lambda_context
+    )
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return json_response(text, 201, headers)
 
@@ -26,9 +37,7 @@ def create_order():
     merchant = current_merchant(request)
     body = json_body(request)
     svc = services()
-    return idempotent_create(
-        request, svc.create_order_key, merchant, body, lambda: svc.orders.create(merchant, body)
-    )
+    return idempotent_create(request, merchant, body, lambda: svc.orders.create(merchant, body))
 
 
 @route(bp, "/api/v1/orders/{order_id}", ["GET"])

@@ -19,9 +19,7 @@ def payments():
     if request.method == "GET":
         return json_response(svc.payments.list(merchant, request.query_params))
     body = json_body(request)
-    return idempotent_create(
-        request, svc.create_payment_key, merchant, body, lambda: svc.payments.create(merchant, body)
-    )
+    return idempotent_create(request, merchant, body, lambda: svc.payments.create(merchant, body))
 
 
 @route(bp, "/api/v1/payments/public", ["POST"])

@@ -22,11 +22,7 @@ def payment_refunds(payment_id):
         )
     body = json_body(request)
     return idempotent_create(
-        request,
-        svc.create_refund_key,
-        merchant,
-        body,
-        lambda: svc.refunds.create(merchant, payment_id, body),
+        request, merchant, body, lambda: svc.refunds.create(merchant, payment_id, body)
     )
 
 

@@ -87,6 +87,13 @@ class MerchantModel(Model):
 
 
 class OrderModel(Model):
+    """An order: `created` → `attempted` → `paid` (CONTRACT §5).
+
+    `pending_payment_id` names the one payment of the order that is still `pending`: it is set in
+    the transaction that creates that payment (on the condition that it is absent and the order
+    is not `paid`) and removed in the transaction that settles it, so an order never has two
+    payments in progress nor a payment after it was paid."""
+
     class Meta(_Meta):
         table_name = _settings.orders_table
 
@@ -97,8 +104,31 @@ class OrderModel(Model):
     receipt = UnicodeAttribute(null=True)
     notes = JSONAttribute(default=dict)
     status = UnicodeAttribute(default="created")
+    attempts = NumberAttribute(default=0)
+    amount_paid = NumberAttribute(default=0)
+    pending_payment_id = UnicodeAttribute(null=True)
+    paid_payment_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+# Spreads pending records over a few index partitions (as DISPATCH_SHARDS does for the outbox).
+PENDING_SHARDS = 4
+
+
+def pending_index() -> GlobalSecondaryIndex:
+    """Sparse index of records still `pending`, by when the reconciler should look at them (a
+    class per model: PynamoDB binds an index class to the model it is declared on)."""
+
+    class PendingIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "pending-index"
+            projection = AllProjection()
+
+        pending_shard = UnicodeAttribute(hash_key=True)
+        pending_due = UnicodeAttribute(range_key=True)
+
+    return PendingIndex()
 
 
 class PaymentsByMerchant(GlobalSecondaryIndex):
@@ -131,7 +161,11 @@ class PaymentModel(Model):
     refunded_amount = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Set while `pending` (removed by the settle): the reconciler's sparse index.
+    pending_shard = UnicodeAttribute(null=True)
+    pending_due = UnicodeAttribute(null=True)
     by_merchant = PaymentsByMerchant()
+    to_reconcile = pending_index()
 
 
 class RefundsByPayment(GlobalSecondaryIndex):
@@ -155,7 +189,10 @@ class RefundModel(Model):
     status = UnicodeAttribute()
     created_at = UnicodeAttribute()
     processed_at = UnicodeAttribute(null=True)
+    pending_shard = UnicodeAttribute(null=True)
+    pending_due = UnicodeAttribute(null=True)
     by_payment = RefundsByPayment()
+    to_reconcile = pending_index()
 
 
 # Spreads outbox entries over a few index partitions, so the relay's index has no hot key.
@@ -315,7 +352,9 @@ class WebhookEndpointModel(Model):
 
 
 class CounterModel(Model):
-    """Counters kept on write: merchant stats shards, worker job counts and heartbeats."""
+    """Counters kept on write: merchant stats shards (`stats#<merchant>#<n>`: every currency's
+    counts and the set of currencies used; `stats#<merchant>#<CUR>#<n>`: one currency's counts
+    and amount), worker job counts and heartbeats."""
 
     class Meta(_Meta):
         table_name = _settings.counters_table
@@ -325,6 +364,7 @@ class CounterModel(Model):
     payments_success = NumberAttribute(default=0)
     amount_success = NumberAttribute(default=0)
     webhook_logs = NumberAttribute(default=0)
+    currencies = UnicodeSetAttribute(null=True)
     completed = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     heartbeat_at = NumberAttribute(null=True)

@@ -14,8 +14,9 @@ class OrderRepository:
         return order
 
     def get(self, order_id: str) -> OrderModel | None:
+        """The order as last written (a consistent read: its status decides new payments)."""
         with storage_errors():
             try:
-                return OrderModel.get(order_id)
+                return OrderModel.get(order_id, consistent_read=True)
             except OrderModel.DoesNotExist:
                 return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pynamodb.transactions import TransactWrite
 
+from paygate.db import pending
 from paygate.db.connection import shared_connection
 from paygate.db.errors import retry_conflicts, storage_errors
 from paygate.db.models import EventModel, PaymentModel, RefundModel
@@ -44,11 +45,24 @@ class RefundRepository:
         with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
             tx.update(
                 refund,
-                actions=[RefundModel.status.set("processed"), RefundModel.processed_at.set(at)],
+                actions=[
+                    RefundModel.status.set("processed"),
+                    RefundModel.processed_at.set(at),
+                    RefundModel.pending_shard.remove(),
+                    RefundModel.pending_due.remove(),
+                ],
                 condition=RefundModel.status == "pending",
             )
             for event in events:
                 tx.save(event, condition=EventModel.id.does_not_exist())
+
+    def due_for_reconciliation(self, before: str, limit: int) -> list[RefundModel]:
+        """Refunds still `pending` whose `pending_due` is before `before` (ISO), oldest first."""
+        return pending.due(RefundModel, before, limit)
+
+    def postpone(self, refund: RefundModel, due: str) -> None:
+        """Look at a still-pending refund again at `due`; ConditionFailed once processed."""
+        pending.postpone(refund, due)
 
     def for_payment(self, payment_id: str) -> list[RefundModel]:
         """Every refund of a payment, newest first."""

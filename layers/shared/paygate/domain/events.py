@@ -19,6 +19,7 @@ EVENT_TYPES = (
     "payment.pending",
     "payment.success",
     "payment.failed",
+    "order.paid",
     "refund.created",
     "refund.processed",
     "webhook.test",

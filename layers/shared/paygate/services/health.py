@@ -36,6 +36,7 @@ class HealthService:
         settings: Settings,
         lambda_client: Callable[[], object] = _lambda_client,
         monotonic: Callable[[], float] = time.monotonic,
+        dead_letter_queues: dict[str, Queue] | None = None,
     ) -> None:
         self.counters = counters
         self.queues = queues
@@ -44,6 +45,7 @@ class HealthService:
         self._monotonic = monotonic
         self._mappings_lock = threading.Lock()
         self._mappings_reading: tuple[float, bool] | None = None
+        self.dead_letter_queues = dead_letter_queues or {}
 
     def _database(self) -> bool:
         try:
@@ -109,6 +111,18 @@ class HealthService:
             "timestamp": clock.iso(),
         }
 
+    def _dead_letters(self) -> dict[str, int | None]:
+        """Messages in each worker queue's DLQ (None when it cannot be measured)."""
+        depths: dict[str, int | None] = {}
+        for kind in WORKER_KINDS:
+            queue = self.dead_letter_queues.get(kind)
+            try:
+                depths[kind] = sum(queue.depth()) if queue is not None and queue.url else None
+            except Exception:
+                logger.exception("dead-letter queue probe failed", extra={"kind": kind})
+                depths[kind] = None
+        return depths
+
     def jobs_status(self) -> dict:
         depths = self._queue_depths() or []
         completed, failed = self.counters.job_totals(WORKER_KINDS)
@@ -118,4 +132,5 @@ class HealthService:
             "completed": completed,
             "failed": failed,
             "worker_status": "running" if self.worker_running() else "stopped",
+            "dead_letter": self._dead_letters(),
         }

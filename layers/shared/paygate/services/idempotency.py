@@ -1,5 +1,10 @@
 """Idempotency-Key (CONTRACT §6) on Powertools' DynamoDB idempotency.
 
+A key belongs to one request of one merchant: the record is keyed by merchant + key, and the
+method, path and body are the payload Powertools validates, so the same key sent to another
+path (a refund of another payment, another operation) or with another body is refused as
+reused instead of replaying a different resource's answer.
+
 The cached value is the serialized response body, not a dict, so a replay is byte-identical
 (Powertools re-orders the keys of a cached dict).
 """
@@ -33,19 +38,18 @@ def check_key(key: str) -> str:
     return key
 
 
-class IdempotentOperation:
-    """One operation (e.g. `create_payment`) whose results are remembered per merchant and key."""
+class IdempotentRequests:
+    """Results of POST requests remembered per merchant and key, bound to method, path, body."""
 
-    def __init__(self, table_name: str, operation: str, secret: str) -> None:
-        self.operation = operation
+    def __init__(self, table_name: str, secret: str) -> None:
         self._table_name = table_name
         self._secret = secret  # keys the card fingerprint in the stored validation hash
         self._runner: Callable | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
         self.config = IdempotencyConfig(
-            event_key_jmespath="[merchant_id, operation, key]",
-            payload_validation_jmespath="body",
+            event_key_jmespath="[merchant_id, key]",
+            payload_validation_jmespath="request",
             expires_after_seconds=KEY_TTL_SECONDS,
             raise_on_no_idempotency_key=True,
         )
@@ -67,12 +71,15 @@ class IdempotentOperation:
         self,
         merchant_id: str,
         key: str,
-        body: object,
+        request: tuple[str, str, object],
         action: Callable[[], dict],
         lambda_context=None,
     ) -> tuple[str, bool]:
-        """(serialized result, replayed). `action` runs at most once per merchant+key in 24 h;
-        only results are stored, so a request that raised may be sent again with its key."""
+        """(serialized result, replayed). `request` is (method, path, body). `action` runs at
+        most once per merchant+key in 24 h; the same key with another method, path or body is
+        IdempotencyKeyReused. Only results are stored, so a request that raised may be sent
+        again with its key."""
+        method, path, body = request
         check_key(key)
         with self._lock:
             if self._runner is None:
@@ -81,15 +88,18 @@ class IdempotentOperation:
             self.config.register_lambda_context(lambda_context)
         self._local.ran = False
         self._local.action = action
-        request = {
+        record = {
             "merchant_id": merchant_id,
-            "operation": self.operation,
             "key": key,
-            # Powertools stores a plain MD5 of this to detect a reused key: never of card data.
-            "body": redact_card(body, self._secret),
+            "request": {
+                "method": method.upper(),
+                "path": path,
+                # Powertools stores a plain MD5 of this to detect a reused key: never of card data.
+                "body": redact_card(body, self._secret),
+            },
         }
         try:
-            result = self._runner(request=request)
+            result = self._runner(request=record)
         except IdempotencyAlreadyInProgressError as exc:
             raise IdempotencyKeyInUse() from exc
         except IdempotencyValidationError as exc:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aws_lambda_powertools import Logger
 
 from paygate import clock, ids
+from paygate.db import pending
 from paygate.db.counters import CounterRepository
 from paygate.db.errors import ConditionFailed
 from paygate.db.merchants import MerchantRepository
-from paygate.db.models import MerchantModel, PaymentModel
-from paygate.db.payments import PaymentRepository
+from paygate.db.models import MerchantModel, OrderModel, PaymentModel
+from paygate.db.payments import PaymentRepository, order_settled_by, order_taken_by
 from paygate.domain import payments as rules
 from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
@@ -17,13 +20,27 @@ from paygate.queues import Queue
 from paygate.services.events import EventPublisher, new_event, wants_event
 from paygate.services.jobs import missing_record
 from paygate.services.orders import OrderService
-from paygate.services.views import payment_public_view, payment_view
+from paygate.services.views import order_view, payment_public_view, payment_view
 from paygate.settings import Settings
 
 logger = Logger(child=True)
 
 # How old a cached merchant may be when deciding whether an event goes to its webhook URL.
 URL_MAX_AGE = 5
+ALREADY_PAID = "Order is already paid"
+IN_PROGRESS = "Order has a payment in progress"
+# A create whose order condition failed although the order now looks free (its pending payment
+# settled meanwhile) tries the same payment again this many times.
+CREATE_ATTEMPTS = 3
+
+
+def refusal(order: OrderModel) -> str | None:
+    """Why `order` takes no new payment now (CONTRACT §5), or None when it does."""
+    if order.status == "paid":
+        return ALREADY_PAID
+    if order.pending_payment_id:
+        return IN_PROGRESS
+    return None
 
 
 class PaymentService:
@@ -55,10 +72,17 @@ class PaymentService:
     # ------------------------------------------------------------------ create
     def create(self, merchant: MerchantModel | None, body: object) -> dict:
         """Validate, store as `pending` with its creation events, and queue the settlement.
-        `merchant` None is the public checkout call: the order decides the merchant."""
+        `merchant` None is the public checkout call: the order decides the merchant; it gets
+        the public view back. The order must have no payment pending and not be paid: checked
+        here first, and again by the transaction's condition, which is what holds under any
+        concurrency."""
         request = rules.parse_payment_request(body, clock.now())
         order = self.orders.find(request.order_id, merchant.id if merchant else None)
-        now = clock.iso()
+        if reason := refusal(order):
+            raise BadRequest(reason)
+        started = clock.now()
+        now = clock.iso(started)
+        due = clock.iso(started + timedelta(seconds=self.settings.reconcile_after_seconds))
         payment = PaymentModel(
             id=ids.new_id("pay"),
             merchant_id=order.merchant_id,
@@ -75,6 +99,8 @@ class PaymentService:
             refunded_amount=0,
             created_at=now,
             updated_at=now,
+            pending_shard=pending.new_shard(),
+            pending_due=due,
         )
         view = payment_view(payment)
         owner = merchant or self.merchants.get(order.merchant_id, URL_MAX_AGE)
@@ -88,10 +114,27 @@ class PaymentService:
             for name in ("payment.created", "payment.pending")
         ]
         delay = rules.bank_delay_ms(self.settings.test_mode, self.settings.test_processing_delay_ms)
+        # Sent before the write, so no crash can leave a pending payment without its job. If the
+        # write is refused, the message names a payment that never exists: the worker drops it
+        # as an orphan (services.jobs), and it cannot settle anything else.
         self.queue.send({"payment_id": payment.id}, delay_ms=delay)
-        self.repo.create(payment, events)
+        self._insert(payment, order, events, now)
         self.publisher.publish(events)
-        return view
+        return view if merchant is not None else payment_public_view(payment)
+
+    def _insert(self, payment: PaymentModel, order: OrderModel, events: list, now: str) -> None:
+        """The creation transaction; a refused order condition becomes the contract's 400."""
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                self.repo.create(payment, order_taken_by(payment, order, now), events)
+                return
+            except ConditionFailed:
+                order = self.orders.find(order.id)
+                if payment.id in (order.pending_payment_id, order.paid_payment_id):
+                    return  # an earlier try of this very write landed (its answer was lost)
+                if reason := refusal(order):
+                    raise BadRequest(reason) from None
+        raise BadRequest(IN_PROGRESS)
 
     # ------------------------------------------------------------------ settle
     def settle(self, payment_id: str, sent_at: float) -> str:
@@ -112,20 +155,44 @@ class PaymentService:
         settled = PaymentModel(**{**payment.attribute_values, "status": outcome, "updated_at": now})
         if error:
             settled.error_code, settled.error_description = error
-        event = new_event(
-            payment.merchant_id,
-            f"payment.{outcome}",
-            {"payment": payment_view(settled)},
-            self._wants_webhooks(payment.merchant_id, f"payment.{outcome}"),
-        )
+        owner = self.merchants.get(payment.merchant_id, URL_MAX_AGE)
+        events = [
+            new_event(
+                payment.merchant_id,
+                f"payment.{outcome}",
+                {"payment": payment_view(settled)},
+                self._wants_webhooks(payment.merchant_id, f"payment.{outcome}", owner),
+            )
+        ]
+        order = self.orders.find(payment.order_id)
+        change = order_settled_by(payment, order, outcome, now)
+        if outcome == "success" and order.status != "paid":
+            paid = OrderModel(
+                **{
+                    **order.attribute_values,
+                    "status": "paid",
+                    "amount_paid": int(payment.amount),
+                    "paid_payment_id": payment.id,
+                    "updated_at": now,
+                }
+            )
+            paid.pending_payment_id = None
+            events.append(
+                new_event(
+                    payment.merchant_id,
+                    "order.paid",
+                    {"order": order_view(paid), "payment": payment_view(settled)},
+                    self._wants_webhooks(payment.merchant_id, "order.paid", owner),
+                )
+            )
         try:
-            self.repo.settle(payment, outcome, now, [event], error)
+            self.repo.settle(payment, outcome, now, events, error, change)
         except ConditionFailed:
             current = self.repo.get(payment_id)
             if current is not None and current.status == "pending":
                 raise  # nobody settled it: the write failed for another reason, so retry
             return "already_settled"
-        self.publisher.publish([event])
+        self.publisher.publish(events)
         return outcome
 
     # ------------------------------------------------------------------ reads
@@ -153,13 +220,22 @@ class PaymentService:
         }
 
     def stats(self, merchant: MerchantModel) -> dict:
+        """Counts over every currency; amounts only per currency (`total_amount` is the INR
+        figure, as merchants' tools expect; `by_currency` holds each currency's own)."""
         totals = self.counters.merchant_stats(merchant.id)
-        count = totals["payments_total"]
-        rate = round(100 * totals["payments_success"] / count, 2) if count else 0
+        by_currency = {
+            currency: {
+                "total_transactions": c["payments_total"],
+                "total_amount": c["amount_success"],
+                "success_rate": _rate(c["payments_success"], c["payments_total"]),
+            }
+            for currency, c in self.counters.merchant_stats_by_currency(merchant.id).items()
+        }
         return {
-            "total_transactions": count,
-            "total_amount": totals["amount_success"],
-            "success_rate": rate,
+            "total_transactions": totals["payments_total"],
+            "total_amount": by_currency.get("INR", {}).get("total_amount", 0),
+            "success_rate": _rate(totals["payments_success"], totals["payments_total"]),
+            "by_currency": by_currency,
         }
 
     # ------------------------------------------------------------------ capture
@@ -177,3 +253,8 @@ class PaymentService:
         except ConditionFailed as exc:
             raise BadRequest("Payment not in capturable state") from exc
         return payment_view(payment)  # update() refreshed it from the stored item
+
+
+def _rate(successes: int, total: int) -> float | int:
+    """Percentage of successes, two decimals; 0 when there is nothing yet."""
+    return round(100 * successes / total, 2) if total else 0

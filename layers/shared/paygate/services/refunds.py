@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
 from paygate import clock, ids
+from paygate.db import pending
 from paygate.db.errors import ConditionFailed
 from paygate.db.merchants import MerchantRepository
 from paygate.db.models import MerchantModel, PaymentModel, RefundModel
@@ -72,7 +74,7 @@ class RefundService:
             raise BadRequest("Payment not in refundable state")
         if amount > int(payment.amount) - int(payment.refunded_amount or 0):
             raise BadRequest(EXCEEDS)
-        now = clock.iso()
+        started = clock.now()
         refund = RefundModel(
             id=ids.new_id("rfnd"),
             payment_id=payment.id,
@@ -80,7 +82,11 @@ class RefundService:
             amount=amount,
             reason=reason,
             status="pending",
-            created_at=now,
+            created_at=clock.iso(started),
+            pending_shard=pending.new_shard(),
+            pending_due=clock.iso(
+                started + timedelta(seconds=self.settings.reconcile_after_seconds)
+            ),
         )
         view = refund_view(refund)
         event = new_event(

@@ -39,6 +39,8 @@ def order_view(o: OrderModel) -> dict:
         "receipt": o.receipt,
         "notes": o.notes or {},
         "status": o.status,
+        "attempts": int(o.attempts or 0),
+        "amount_paid": int(o.amount_paid or 0),
         "created_at": o.created_at,
         "updated_at": o.updated_at,
     }
@@ -82,6 +84,7 @@ def payment_view(p: PaymentModel) -> dict:
 
 
 def payment_public_view(p: PaymentModel) -> dict:
+    """What the customer's checkout may see: never the merchant, the VPA or card details."""
     return {
         "id": p.id,
         "order_id": p.order_id,
