@@ -198,9 +198,10 @@ def test_events_reach_every_endpoint_that_takes_them_next_to_the_events_api(stac
     b = add(stack, shop, successes.url, ["payment.success", "refund.processed"])
     everything.secret, successes.secret = a["secret"], b["secret"]
     _, payment = paid_order(stack, shop)
-    wait_for(lambda: len(everything.deliveries) >= 3 and len(successes.deliveries) >= 1, 10)
+    wait_for(lambda: len(everything.deliveries) >= 4 and len(successes.deliveries) >= 1, 10)
     time.sleep(0.5)  # nothing else is on its way
     assert sorted(d.event["event"] for d in everything.deliveries) == [
+        "order.paid",
         "payment.created",
         "payment.pending",
         "payment.success",
@@ -220,7 +221,7 @@ def test_events_reach_every_endpoint_that_takes_them_next_to_the_events_api(stac
         (a["id"], "success"),
         (b["id"], "success"),
     }
-    assert logs(stack, shop)["total"] == 4
+    assert logs(stack, shop)["total"] == 5
     bad = call(stack, shop, "GET", "/api/v1/webhooks?event_id=pay_123")
     error(bad, 400, "BAD_REQUEST_ERROR")
 

@@ -113,7 +113,7 @@ def test_each_event_goes_to_every_endpoint_that_takes_it_signed_with_its_own_sec
     assert a["secret"] != b["secret"] and a["secret"].startswith("whsec_")
     payment = pay(merchant)
     assert pump() == []
-    assert names(every) == ["payment.created", "payment.pending", "payment.success"]
+    assert names(every) == ["order.paid", "payment.created", "payment.pending", "payment.success"]
     assert names(success_only) == ["payment.success"]
     for receiver in receivers:
         for delivery in receiver.deliveries:
@@ -125,6 +125,7 @@ def test_each_event_goes_to_every_endpoint_that_takes_it_signed_with_its_own_sec
     logs = logs_of(merchant)
     assert sorted((log.event, log.endpoint_id) for log in logs) == sorted(
         [
+            ("order.paid", a["id"]),
             ("payment.created", a["id"]),
             ("payment.pending", a["id"]),
             ("payment.success", a["id"]),
@@ -141,7 +142,7 @@ def test_each_event_goes_to_every_endpoint_that_takes_it_signed_with_its_own_sec
     assert page["total"] == 2
     assert {log["endpoint_id"] for log in page["data"]} == {a["id"], b["id"]}
     listed = services().webhooks.list_logs(merchant, None)
-    assert listed["total"] == 4 and all("endpoint_id" in log for log in listed["data"])
+    assert listed["total"] == 5 and all("endpoint_id" in log for log in listed["data"])
 
 
 def test_events_no_endpoint_takes_are_stored_but_never_dispatched(receivers):
@@ -150,7 +151,7 @@ def test_events_no_endpoint_takes_are_stored_but_never_dispatched(receivers):
     pay(merchant)
     assert pump() == []
     events = events_of(merchant)
-    assert len(events) == 3 and all(e.dispatch_shard is None for e in events)
+    assert len(events) == 4 and all(e.dispatch_shard is None for e in events)  # + order.paid
     assert all(e.dispatched_to is None for e in events)  # never handed to the pipeline
     assert logs_of(merchant) == [] and receivers[0].deliveries == []
 
@@ -488,9 +489,9 @@ def test_a_disabled_endpoint_is_sent_nothing_and_its_missed_events_are_replayed(
     assert "replay" not in view
     pay(merchant)
     assert pump() == []
-    assert paused.deliveries == [] and len(live.deliveries) == 3
+    assert paused.deliveries == [] and len(live.deliveries) == 4
     missed = [log for log in logs_of(merchant) if log.endpoint_id == endpoint["id"]]
-    assert len(missed) == 3
+    assert len(missed) == 4
     assert {(log.status, int(log.attempts), log.response_body) for log in missed} == {
         ("failed", 0, ENDPOINT_DISABLED)
     }
@@ -501,11 +502,11 @@ def test_a_disabled_endpoint_is_sent_nothing_and_its_missed_events_are_replayed(
     replay = enabled["replay"]
     assert replay["path"] == "/api/v1/webhooks/replay"
     assert replay["body"]["endpoint_id"] == endpoint["id"]
-    assert services().webhooks.replay(merchant, replay["body"]) == {"replayed": 3}
+    assert services().webhooks.replay(merchant, replay["body"]) == {"replayed": 4}
     assert pump() == []
-    assert names(paused) == ["payment.created", "payment.pending", "payment.success"]
+    assert names(paused) == ["order.paid", "payment.created", "payment.pending", "payment.success"]
     assert {log.status for log in logs_of(merchant)} == {"success"}
-    assert len(live.deliveries) == 3  # the other endpoint got nothing twice
+    assert len(live.deliveries) == 4  # the other endpoint got nothing twice
     # A second replay of the same range finds nothing failed any more.
     assert services().webhooks.replay(merchant, replay["body"]) == {"replayed": 0}
 
@@ -690,6 +691,7 @@ def test_raising_an_event_reads_no_endpoint_and_no_more_merchants_than_before(
     assert reads == {"endpoints": 0, "merchants": 0}
     monkeypatch.undo()
     assert sorted((e.event, e.dispatch_shard is not None) for e in events_of(merchant)) == [
+        ("order.paid", False),
         ("payment.created", False),
         ("payment.pending", False),
         ("payment.success", True),  # the only one an endpoint takes
