@@ -241,11 +241,11 @@ def test_a_fan_out_that_dies_between_two_logs_neither_loses_nor_doubles_a_log(
     real = repo.create_log
     written = []
 
-    def dies_after_one(log):
+    def dies_after_one(log, *args):
         if written:
             raise RuntimeError("worker killed between two logs")
         written.append(log.id)
-        return real(log)
+        return real(log, *args)
 
     counts_before = CounterRepository().merchant_stats(merchant.id)["webhook_logs"]
     monkeypatch.setattr(repo, "create_log", dies_after_one)
@@ -283,11 +283,11 @@ def test_a_fan_out_left_half_done_is_finished_by_the_outbox_relay(receivers, mon
     real = delivery.repo.create_log
     calls = []
 
-    def dies_after_one(log):
+    def dies_after_one(log, *args):
         calls.append(log.id)
         if len(calls) > 1:
             raise RuntimeError("worker killed between two logs")
-        return real(log)
+        return real(log, *args)
 
     monkeypatch.setattr(delivery.repo, "create_log", dies_after_one)
     with pytest.raises(RuntimeError):
@@ -303,6 +303,44 @@ def test_a_fan_out_left_half_done_is_finished_by_the_outbox_relay(receivers, mon
     logs = [log for log in logs_of(merchant) if log.event_id == event_id]
     assert len(logs) == 2 and {log.status for log in logs} == {"success"}
     assert [len(r.deliveries) for r in receivers] == [1, 1]
+
+
+def test_a_fan_out_resumed_after_its_last_endpoint_was_deleted_still_leaves_the_outbox(
+    receivers, monkeypatch
+):
+    """Run 1 dies after two of three logs; the third endpoint is deleted before the retry,
+    whose last log then exists already: the event must still leave the outbox, once."""
+    merchant, (a, b), message = _two_endpoint_event(receivers)
+    c = add_endpoint(merchant, receivers[1].url)
+    event_id = json.loads(message["Body"])["event_id"]
+    delivery = services().delivery
+    real = delivery.repo.create_log
+    calls = []
+
+    def dies_at_the_third(log, *args):
+        calls.append(log.id)
+        if len(calls) == 3:
+            raise RuntimeError("worker killed before the last log")
+        return real(log, *args)
+
+    monkeypatch.setattr(delivery.repo, "create_log", dies_at_the_third)
+    with pytest.raises(RuntimeError):
+        delivery.dispatch(event_id, time.time())
+    monkeypatch.undo()
+    services().webhook_endpoints.delete(merchant, c["id"])
+    assert delivery.dispatch(event_id, time.time()) in ("success", "retry")
+    assert pump() == []
+    event = EventModel.get(event_id)
+    assert event.dispatch_shard is None and sorted(event.dispatched_to) == sorted(
+        [a["id"], b["id"]]
+    )
+    logs = [log for log in logs_of(merchant) if log.event_id == event_id]
+    assert sorted(log.endpoint_id for log in logs) == sorted([a["id"], b["id"]])
+    sent = [len(r.deliveries) for r in receivers]
+    assert sent == [1, 1]
+    # A later copy of the message: first attempts already done, nothing is sent again.
+    assert delivery.dispatch(event_id, time.time()) in ("duplicate", "stale")
+    assert pump() == [] and [len(r.deliveries) for r in receivers] == sent
 
 
 def test_a_crash_after_the_fan_out_before_the_first_attempts_still_attempts_each_once(

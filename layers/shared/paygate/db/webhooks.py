@@ -21,6 +21,10 @@ def failed_key(merchant_id: str, endpoint_id: str) -> str:
     return f"{merchant_id}#{endpoint_id}"
 
 
+def _finish_actions(endpoint_ids) -> list:
+    return [EventModel.dispatch_shard.remove(), EventModel.dispatched_to.set(list(endpoint_ids))]
+
+
 def _failed_key(log: WebhookLogModel) -> str:
     return failed_key(log.merchant_id, log.endpoint_id or default_endpoint_id(log.merchant_id))
 
@@ -50,16 +54,26 @@ class WebhookRepository:
         with storage_errors():
             return list(WebhookLogModel.batch_get(log_ids)) if log_ids else []
 
-    def create_log(self, log: WebhookLogModel) -> bool:
+    def create_log(
+        self, log: WebhookLogModel, finishing: EventModel | None = None, endpoint_ids=()
+    ) -> bool:
         """Insert the log (and count it) if it does not exist yet; False if it does (another
         delivery of the same event got there first). The id is fixed per (event, endpoint),
-        so a fan-out that dies half-way and runs again never makes a log twice."""
+        so a fan-out that dies half-way and runs again never makes a log twice. With
+        `finishing` (the fan-out's last log), the same transaction takes that event out of the
+        outbox (see `finish_dispatch`): False then also when it already left it."""
         log.retry_shard = retry_shard(log.id) if log.status == "pending" else None
         log.failed_key = _failed_key(log) if log.status == "failed" else None
         try:
             with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
                 tx.save(log, condition=WebhookLogModel.id.does_not_exist())
                 tx.update(stats_shard(log.merchant_id), actions=[CounterModel.webhook_logs.add(1)])
+                if finishing is not None:
+                    tx.update(
+                        finishing,
+                        actions=_finish_actions(endpoint_ids),
+                        condition=EventModel.dispatch_shard.exists(),
+                    )
         except ConditionFailed:
             return False
         return True
@@ -67,10 +81,12 @@ class WebhookRepository:
     def finish_dispatch(self, event: EventModel, endpoint_ids: list[str]) -> bool:
         """Take the event out of the outbox, recording the endpoints it went to, once every
         log exists; False if another delivery of the same event already did."""
-        actions = [EventModel.dispatch_shard.remove(), EventModel.dispatched_to.set(endpoint_ids)]
         try:
             with storage_errors():
-                event.update(actions=actions, condition=EventModel.dispatch_shard.exists())
+                event.update(
+                    actions=_finish_actions(endpoint_ids),
+                    condition=EventModel.dispatch_shard.exists(),
+                )
         except ConditionFailed:
             return False
         return True

@@ -367,19 +367,23 @@ class WebhookDelivery:
             return self._start([(log_id, None, None) for log_id in self._log_ids(event)])
         merchant = self.merchants.get(event.merchant_id)
         targets = self.directory.targets(merchant, event) if merchant is not None else []
+        if not targets:
+            self.repo.finish_dispatch(event, [])
+            return "no_endpoint"
         now = time.time()
+        endpoint_ids = [endpoint.id for endpoint in targets]
         started = []
         for endpoint in targets:
             log = self._new_log(event, endpoint, now)
-            if self.repo.create_log(log):
+            last = endpoint is targets[-1]
+            # The last log leaves the outbox with the event, in its own transaction.
+            if self.repo.create_log(log, event if last else None, endpoint_ids):
                 if log.status == "pending":
                     started.append((log.id, log, endpoint))
-            else:  # made by an earlier, interrupted fan-out: attempted as stored
-                started.append((log.id, None, None))
-        if not self.repo.finish_dispatch(event, [endpoint.id for endpoint in targets]):
-            return "duplicate"  # another delivery of this event finished the fan-out
-        if not targets:
-            return "no_endpoint"
+                continue
+            if last and not self.repo.finish_dispatch(event, endpoint_ids):
+                return "duplicate"  # another delivery of this event finished the fan-out
+            started.append((log.id, None, None))  # made earlier: attempted as stored
         return self._start(started)
 
     def _log_ids(self, event: EventModel) -> list[str]:
