@@ -5,17 +5,28 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+# MiniStack (the local AWS emulator) pins its own botocore, so it gets its own virtualenv. It runs
+# the Lambda functions on its own interpreter: python3.12, as the template says, where the machine
+# has one (Debian bookworm has no python3.12 package; pyenv's counts), else $(PYTHON).
+EMULATOR_VENV   ?= .venv-ministack
+LAMBDA_PYTHON   ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)) $(PYTHON))
+EMULATOR_STAMP  := $(EMULATOR_VENV)/.installed-$(shell cat requirements-ministack.txt | sha1sum | cut -c1-12)
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: setup browser run test test-fast lint format bench deploy-localstack clean
+.PHONY: setup browser run run-stack reset test test-fast lint format bench deploy-localstack clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(EMULATOR_STAMP)
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(EMULATOR_STAMP): requirements-ministack.txt
+	test -x $(EMULATOR_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/python -m pip install -q -r requirements-ministack.txt
 	touch $@
 
 # Browser tests use Debian's Chromium (no downloaded browsers on these machines).
@@ -28,6 +39,14 @@ browser:
 
 run: setup
 	$(PY) -m infra.local.runtime
+
+# The whole template run by the emulator: API Gateway, Lambda, event source mappings, schedule.
+run-stack: setup
+	$(PY) -m infra.local.runtime --stack
+
+# Local data lives in .local/ministack between clean stops; this empties it (stop `make run` first).
+reset:
+	rm -rf .local/ministack
 
 # Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
 # not be active while the e2e and browser tiers talk to the running local stack, and the fault

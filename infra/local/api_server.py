@@ -1,6 +1,6 @@
 """The API function served by Chalice's local server, standing in for API Gateway.
 
-Seeds the test merchant first. Started by the runtime with the API function's environment.
+Started by the runtime with the API function's environment (the runtime seeds the test merchant).
 """
 
 from __future__ import annotations
@@ -62,10 +62,8 @@ def serve(host: str, port: int) -> None:
     from app import app  # the function's handler module, on PYTHONPATH as in /var/task
 
     from paygate.db.connection import warm_up
-    from paygate.wiring import services
 
     warm_up()
-    services().merchants.seed_test_merchant()
     config = Config.create(chalice_stage="dev", lambda_timeout=10, app_name="paygate")
     # What chalice.local.create_local_server does, with our handler and a deeper backlog.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)

@@ -32,7 +32,26 @@ def scheduled_event(rule: str) -> dict:
     }
 
 
+def check_rules_disabled(function_name: str) -> None:
+    """The endpoint's own rules for this function must be off (infra.deploy.consumers), or the
+    function would run twice per tick."""
+    import boto3
+
+    arn = boto3.client("lambda").get_function_configuration(FunctionName=function_name)[
+        "FunctionArn"
+    ]
+    events = boto3.client("events")
+    names = events.list_rule_names_by_target(TargetArn=arn).get("RuleNames", [])
+    enabled = [n for n in names if events.describe_rule(Name=n)["State"] != "DISABLED"]
+    if enabled:
+        raise SystemExit(
+            f"scheduler: {function_name}: rules {enabled} are enabled on the endpoint, which "
+            "would run it too; refusing to schedule it"
+        )
+
+
 def run(function_name: str, code_dir: Path, handler_path: str, every: int) -> None:
+    check_rules_disabled(function_name)
     handler = load_handler(code_dir, handler_path)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
