@@ -11,6 +11,10 @@ MiniStack's own virtualenv, so it imports nothing but the standard library and m
 3. Every warm Lambda invocation waits up to 50 ms for log lines after the handler returned
    (none may come): the function's process now writes an end-of-invocation marker to its log
    stream before its response, and the log drain stops at that marker.
+4. API Gateway ignores the gateway responses of an imported OpenAPI body
+   (`x-amazon-apigateway-gateway-responses`, what SAM's `GatewayResponses` become), so an
+   unknown route answers 403 "Missing Authentication Token" instead of the template's 404
+   envelope: they are now imported with the body, as PutGatewayResponse would store them.
 
 Not a patch, but part of the same story: MiniStack fires the stack's schedule rules and feeds its
 event source mappings itself, as AWS does. `make run` consumes the queues and fires the
@@ -179,6 +183,18 @@ def _patch_log_drain(lambda_runtime) -> None:
     worker._drain_stderr = drain_without_markers
 
 
+def _patch_gateway_responses(apigateway_v1) -> None:
+    original = apigateway_v1._import_rest_api
+
+    def import_rest_api(spec, base_data=None):
+        api_id = original(spec, base_data)
+        for kind, response in (spec.get("x-amazon-apigateway-gateway-responses") or {}).items():
+            apigateway_v1._put_gateway_response(api_id, kind, dict(response or {}))
+        return api_id
+
+    apigateway_v1._import_rest_api = import_rest_api
+
+
 def apply() -> None:
     """Apply every workaround; refuses a MiniStack other than the one they were written for."""
     version = metadata.version("ministack")
@@ -188,7 +204,7 @@ def apply() -> None:
             f"found {version}: run `make setup`, or review the patches for the new version"
         )
     from ministack.core import concurrency, lambda_runtime
-    from ministack.services import lambda_svc, sqs
+    from ministack.services import apigateway_v1, lambda_svc, sqs
 
     _patch_long_poll(sqs)
     original_set = concurrency.esm_wake.set
@@ -200,3 +216,4 @@ def apply() -> None:
     concurrency.esm_wake.set = set_and_notify  # the instance every module imported
     _patch_mapping_poller(lambda_svc, sqs, concurrency.esm_wake)
     _patch_log_drain(lambda_runtime)
+    _patch_gateway_responses(apigateway_v1)

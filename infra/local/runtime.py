@@ -162,8 +162,8 @@ class Child:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def signal(self, sig=signal.SIGTERM) -> None:
-        """Ask it to stop (it is not restarted any more)."""
+    def ask_to_stop(self, sig=signal.SIGTERM) -> None:
+        """Signal it to stop (it is not restarted any more)."""
         self.wanted = False
         if self.running():
             self.process.send_signal(sig)
@@ -179,7 +179,7 @@ class Child:
             self.process.wait()
 
     def stop(self, sig=signal.SIGTERM, timeout: float | None = None) -> None:
-        self.signal(sig)
+        self.ask_to_stop(sig)
         self.wait(timeout)
 
 
@@ -395,7 +395,7 @@ class Runtime:
             return
         for name, child in self.children.items():
             if name.startswith("worker-"):
-                child.signal(sig)
+                child.ask_to_stop(sig)
         for name, child in self.children.items():
             if name.startswith("worker-"):
                 child.wait()
@@ -462,7 +462,7 @@ class Runtime:
         """Stop every local process at once, then the emulator (which saves its state)."""
         others = [c for n, c in self.children.items() if n != "emulator"]
         for child in others:
-            child.signal()
+            child.ask_to_stop()
         for child in others:
             child.wait()
         if "emulator" in self.children:

@@ -1,4 +1,5 @@
-"""The local stack for e2e and browser tests: the same Runtime as `make run`, on free ports."""
+"""The local stack for e2e and browser tests: the same Runtime as `make run` (mode "local") or
+`make run-stack` (mode "stack"), on free ports, with a fresh emulator state directory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
-from infra.local.runtime import Runtime, RuntimeConfig
+from infra.local.runtime import LOCAL, Runtime, RuntimeConfig
 
 TEST_KEY = "key_test_abc123"
 TEST_SECRET = "secret_test_xyz789"
@@ -26,7 +27,11 @@ class Stack:
 
     @property
     def api(self) -> str:
-        return self.runtime.config.url(self.runtime.config.api_port)
+        return self.runtime.api_url
+
+    @property
+    def mode(self) -> str:
+        return self.runtime.config.mode
 
     @property
     def checkout(self) -> str:
@@ -61,8 +66,9 @@ class Stack:
         return response.json()
 
 
-def start_stack(log_dir, **variables: str) -> Stack:
-    """Start emulator, deploy, API, workers and static servers on free ports."""
+def start_stack(log_dir, mode: str = LOCAL, **variables: str) -> Stack:
+    """Start emulator, deploy, API, workers and static servers on free ports; the emulator's
+    state lives in `log_dir`/state, empty at start."""
     config = RuntimeConfig(
         api_port=free_port(),
         checkout_port=free_port(),
@@ -70,6 +76,8 @@ def start_stack(log_dir, **variables: str) -> Stack:
         emulator_port=free_port(),
         stack_name="paygate-test",
         log_dir=log_dir,
+        mode=mode,
+        state_dir=log_dir / "state",
         variables={
             "TEST_MODE": "true",
             "TEST_PROCESSING_DELAY": "1000",
