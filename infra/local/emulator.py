@@ -37,14 +37,16 @@ def environment(host: str, port: int, state_dir: Path | None, log_level: str) ->
     return env
 
 
-def serve(host: str, port: int, state_dir: Path | None, log_level: str) -> None:
+def serve(
+    host: str, port: int, state_dir: Path | None, log_level: str, environments: int
+) -> None:
     """Run MiniStack in the foreground until SIGTERM/SIGINT (it saves its state then)."""
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(environment(host, port, state_dir, log_level))
     from infra.local import ministack_patches
 
-    ministack_patches.apply()
+    ministack_patches.apply(environments)
     from ministack.app import main
 
     print(f"emulator: MiniStack on http://{host}:{port}", flush=True)
@@ -58,5 +60,11 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--log-level", default="ERROR")
+    parser.add_argument(
+        "--environments",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="most processes (execution environments) one Lambda function may have at once",
+    )
     args = parser.parse_args()
-    serve(args.host, args.port, args.state_dir, args.log_level)
+    serve(args.host, args.port, args.state_dir, args.log_level, args.environments)

@@ -25,6 +25,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -424,16 +425,42 @@ class Runtime:
             raise TimeoutError(f"not healthy after {timeout}s: {body}") from exc
         return body
 
+    def warm_workers(self) -> list[threading.Thread]:
+        """Stack mode: one empty batch per worker function, so each has a warm execution
+        environment before the first message (as a stack that has been running a while has);
+        returns the invoking threads."""
+        client = boto3.client("lambda")
+        threads = [
+            threading.Thread(
+                target=client.invoke,
+                kwargs={
+                    "FunctionName": self.deployment["resources"][logical_id],
+                    "Payload": b'{"Records": []}',
+                },
+                daemon=True,
+            )
+            for logical_id in self.worker_functions()
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
     def start(self) -> dict:
         self.start_emulator()
         self.deploy_stack()
         self.seed()
+        warming = []
         if self.config.mode == LOCAL:
             self.start_api()
             self.start_workers()
             self.start_schedules()
+        else:
+            warming = self.warm_workers()
         self.start_static()
-        return self.wait_ready()
+        ready = self.wait_ready()
+        for thread in warming:
+            thread.join(timeout=60)
+        return ready
 
     def supervise_once(self) -> None:
         """Restart any child that died while it was wanted. When the emulator dies, it is

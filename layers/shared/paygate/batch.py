@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from paygate.db.connection import warm_up
 from paygate.queues import sqs_client
 from paygate.services.jobs import RecordNotYetWritten
 from paygate.wiring import services
@@ -58,6 +59,12 @@ def process_batch(
 ) -> dict:
     """Run `record_handler` over every record; failures go back as `batchItemFailures` and the
     job counters of `kind` (shown by /api/v1/test/jobs/status) are updated."""
+    if not event.get("Records"):
+        # Lambda never sends an empty batch; a warm-up ping does (run-stack warms every worker
+        # once after a deploy): build the clients now, not on the first real message.
+        # Powertools would refuse an empty batch as an unknown event type.
+        warm_up()
+        return {"batchItemFailures": []}
     # A processor per invocation: its state is per batch, and the local runtime runs several
     # batches of one function at once in threads, as Lambda runs them in separate sandboxes.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
