@@ -27,7 +27,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / ".local" / "build"
 PLATFORM = "manylinux2014_x86_64"  # the template's Architectures: [x86_64]
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
+RUNTIME_PROVIDED = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "python-dateutil",
+    "six",
+)
 SKIP_DIRS = {"__pycache__", ".chalice", ".pytest_cache"}
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 

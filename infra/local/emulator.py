@@ -37,9 +37,7 @@ def environment(host: str, port: int, state_dir: Path | None, log_level: str) ->
     return env
 
 
-def serve(
-    host: str, port: int, state_dir: Path | None, log_level: str, environments: int
-) -> None:
+def serve(host: str, port: int, state_dir: Path | None, log_level: str, environments: int) -> None:
     """Run MiniStack in the foreground until SIGTERM/SIGINT (it saves its state then)."""
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)

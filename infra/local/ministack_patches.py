@@ -11,10 +11,11 @@ MiniStack's own virtualenv, so it imports nothing but the standard library and m
 3. Every warm Lambda invocation waits up to 50 ms for log lines after the handler returned
    (none may come): the function's process now writes an end-of-invocation marker to its log
    stream before its response, and the log drain stops at that marker.
-4. API Gateway ignores the gateway responses of an imported OpenAPI body
-   (`x-amazon-apigateway-gateway-responses`, what SAM's `GatewayResponses` become), so an
-   unknown route answers 403 "Missing Authentication Token" instead of the template's 404
-   envelope: they are now imported with the body, as PutGatewayResponse would store them.
+4. API Gateway's import of an OpenAPI body (what SAM generates for the REST API) ignores
+   `x-amazon-apigateway-gateway-responses` (the template's `GatewayResponses`: an unknown route
+   answered 403 "Missing Authentication Token" instead of the template's 404 envelope) and
+   `x-amazon-apigateway-any-method` (the template's `ANY` events: those methods were missing).
+   Both are now imported, as PutGatewayResponse and PutMethod would store them.
 5. One Python process per concurrent invocation, started on demand: on AWS each is a sandbox
    on its own share of a fleet, here they share two cores, so a burst of 16 requests started
    16 cold imports at once (p99 25 s) and left 16 processes of ~90 MiB behind. A function gets
@@ -30,11 +31,13 @@ schedules with its own pollers, so it disables those on the emulator (infra.loca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from importlib import metadata
 
 PATCHED_VERSION = "1.5.33"
+ANY_METHOD = {"x-amazon-apigateway-any-method": "any"}
 END_OF_INVOCATION = "\x1epaygate-end-of-invocation\x1e"
 
 _WORKER_ANCHOR = "        _real_stdout.flush()\n\nrun()"
@@ -81,10 +84,8 @@ class _Arrivals:
 
     async def wait(self, timeout: float) -> None:
         event = self.bind()
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):  # noqa: UP041 - not TimeoutError on 3.10
             await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:  # noqa: UP041 - MiniStack's Python may be 3.10
-            pass
 
 
 ARRIVALS = _Arrivals()
@@ -189,11 +190,19 @@ def _patch_log_drain(lambda_runtime) -> None:
     worker._drain_stderr = drain_without_markers
 
 
-def _patch_gateway_responses(apigateway_v1) -> None:
+def _patch_openapi_import(apigateway_v1) -> None:
     original = apigateway_v1._import_rest_api
+    apigateway_v1._OPENAPI_HTTP_METHODS.add("any")  # imported as the method "ANY"
 
     def import_rest_api(spec, base_data=None):
-        api_id = original(spec, base_data)
+        paths = {
+            path: {
+                ("any" if m == "x-amazon-apigateway-any-method" else m): op
+                for m, op in item.items()
+            }
+            for path, item in (spec.get("paths") or {}).items()
+        }
+        api_id = original({**spec, "paths": paths}, base_data)
         for kind, response in (spec.get("x-amazon-apigateway-gateway-responses") or {}).items():
             apigateway_v1._put_gateway_response(api_id, kind, dict(response or {}))
         return api_id
@@ -251,5 +260,5 @@ def apply(environments: int) -> None:
     concurrency.esm_wake.set = set_and_notify  # the instance every module imported
     _patch_mapping_poller(lambda_svc, sqs, concurrency.esm_wake)
     _patch_log_drain(lambda_runtime)
-    _patch_gateway_responses(apigateway_v1)
+    _patch_openapi_import(apigateway_v1)
     _patch_environment_cap(lambda_runtime, lambda_svc, environments)

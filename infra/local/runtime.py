@@ -89,7 +89,9 @@ class RuntimeConfig:
             stack_name=env.get("STACK_NAME", "paygate"),
             variables={k: env[k] for k in PARAMETER_OF if env.get(k) is not None},
             mode=mode,
-            state_dir=Path(env["EMULATOR_STATE_DIR"]) if env.get("EMULATOR_STATE_DIR") else STATE_DIR,
+            state_dir=Path(env["EMULATOR_STATE_DIR"])
+            if env.get("EMULATOR_STATE_DIR")
+            else STATE_DIR,
         )
 
     @property
@@ -264,7 +266,11 @@ class Runtime:
         """The Python the emulator runs the functions on (MiniStack uses its own interpreter)."""
         if self._emulator_python_version is None:
             out = subprocess.run(
-                [str(self.config.emulator_python), "-c", "import platform as p; print(p.python_version())"],
+                [
+                    str(self.config.emulator_python),
+                    "-c",
+                    "import platform as p; print(p.python_version())",
+                ],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -525,7 +531,9 @@ def _summary(runtime: Runtime, ready: float) -> str:
             "are off: local pollers and scheduler drive the functions)"
         )
     if c.state_dir is not None and not c.external_endpoint:
-        lines.append(f"  Local data     {c.state_dir} (kept across clean stops; `make reset` empties it)")
+        lines.append(
+            f"  Local data     {c.state_dir} (kept across clean stops; `make reset` empties it)"
+        )
     if runtime.left_out:
         kinds = collections.Counter(runtime.left_out.values())
         lines.append(
