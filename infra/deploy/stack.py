@@ -169,7 +169,11 @@ def deploy(
         doomed |= set(unsupported)
     else:
         raise DeployError(f"stack {stack_name}: gave up leaving out unsupported resources")
-    resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    resources = [
+        summary
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+        for summary in page["StackResourceSummaries"]
+    ]
     return {
         "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
         "resources": {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources},
