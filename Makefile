@@ -45,8 +45,9 @@ run-stack: setup
 	$(PY) -m infra.local.runtime --stack
 
 # Local data lives in .local/ministack between clean stops; this empties it (stop `make run` first).
+EMULATOR_STATE_DIR ?= .local/ministack
 reset:
-	rm -rf .local/ministack
+	rm -rf "$(EMULATOR_STATE_DIR)"
 
 # Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
 # not be active while the e2e and browser tiers talk to the running local stack, and the fault
