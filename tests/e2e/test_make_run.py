@@ -3,74 +3,15 @@ data across a clean restart, and Ctrl-C stops everything quietly."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
 
-from tests.support.stack import TEST_HEADERS, free_port
+from tests.support.stack import REPO, TEST_HEADERS, Run, listening
 
-REPO = Path(__file__).resolve().parents[2]
 READY_WITHIN_S = {"local": 15, "stack": 30}
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Run:
-    """`python -m infra.local.runtime` (what `make run` runs) in a terminal of its own."""
-
-    def __init__(self, mode: str, state_dir: Path, extra_env: dict[str, str] | None = None):
-        self.ports = {
-            name: free_port()
-            for name in ("API_PORT", "CHECKOUT_PORT", "DASHBOARD_PORT", "EMULATOR_PORT")
-        }
-        env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}}
-        env.update({"STACK_NAME": "paygate-run", "EMULATOR_STATE_DIR": str(state_dir)})
-        env.update(extra_env or {})
-        env.pop("AWS_ENDPOINT_URL", None)
-        args = [sys.executable, "-m", "infra.local.runtime"] + (
-            ["--stack"] if mode == "stack" else []
-        )
-        self.process = subprocess.Popen(
-            args,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own terminal: Ctrl-C reaches its process group only
-        )
-        self.lines: list[str] = []
-
-    def wait_up(self, timeout: float = 120) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            self.lines.append(line)
-            if "Ctrl-C stops everything" in line or self.process.poll() is not None:
-                break
-        return "".join(self.lines)
-
-    @property
-    def api(self) -> str:
-        found = re.search(r"^  API +(\S+)", "".join(self.lines), re.MULTILINE)
-        assert found, "".join(self.lines)
-        return found.group(1)
-
-    def ctrl_c(self) -> str:
-        """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
-        os.killpg(self.process.pid, signal.SIGINT)
-        self.process.wait(timeout=90)
-        return "".join(self.lines) + self.process.stdout.read()
 
 
 def stop_quietly(run: Run) -> None:
