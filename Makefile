@@ -14,7 +14,8 @@ EMULATOR_STAMP  := $(EMULATOR_VENV)/.installed-$(shell cat requirements-ministac
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: setup browser run run-stack reset test test-fast lint format bench deploy-localstack clean
+.PHONY: setup browser run run-stack reset test test-group-local test-group-stack test-fast lint format \
+	bench deploy-localstack clean
 
 setup: $(STAMP) $(EMULATOR_STAMP)
 
@@ -50,16 +51,26 @@ reset:
 	rm -rf "$(EMULATOR_STATE_DIR)"
 
 # Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
-# not be active while the e2e and browser tiers talk to the running local stack, and the fault
-# suite binds `paygate` to its own stack's tables.
+# not be active while the live tiers talk to a running stack, and the fault suite binds `paygate`
+# to its own stack's tables. The live tiers mostly wait (bank delays, retry schedules, visibility
+# timeouts), so after the quick tiers two groups run side by side, each on its own stacks and
+# ports: the integration tier then the live tiers on `make run`, and the fault suite then the e2e
+# tier on `make run-stack` (the template as the emulator runs it: API Gateway, Lambda, mappings,
+# schedule). -Otarget prints each group's output in one piece when it ends.
 test: setup browser
-	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/infra tests/emulator $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory -j2 -Otarget test-group-local test-group-stack
+
+test-group-local:
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
+
+test-group-stack:
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest tests/e2e --stack-mode=stack $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest tests/unit tests/infra tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/infra tests/emulator tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: setup
@@ -78,4 +89,4 @@ deploy-localstack: setup
 	AWS_ENDPOINT_URL=$${AWS_ENDPOINT:-http://localhost:4566} $(PY) -m infra.deploy.localstack
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/artifacts
+	rm -rf $(VENV) $(EMULATOR_VENV) .local/build .pytest_cache .ruff_cache tests/browser/artifacts

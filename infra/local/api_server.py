@@ -201,9 +201,9 @@ def make_server(host: str, port: int, handler, function_name: str, timeout: int)
 def serve(host: str, port: int) -> None:
     from app import app  # the function's handler module, on PYTHONPATH as in /var/task
 
-    from paygate.db.connection import warm_up
+    from paygate.wiring import services
 
-    warm_up()
+    services()  # the wiring and its clients, before the first request
     server = make_server(
         host,
         port,

@@ -41,10 +41,9 @@ def owned_mappings(lambda_client, function_name: str) -> list[dict]:
 
 def run(function_name: str, code_dir: Path, handler_path: str, timeout: int) -> None:
     """Poll every mapping of `function_name` until SIGTERM/SIGINT."""
-    from paygate.db.connection import warm_up
     from paygate.wiring import services  # after the env is in place (table names bind at import)
 
-    warm_up()  # as Lambda's init phase would, before the first message
+    services()  # the wiring and its clients, before the first message
     sqs = boto3.client("sqs")
     mappings = owned_mappings(boto3.client("lambda"), function_name)
     handler = load_handler(code_dir, handler_path)

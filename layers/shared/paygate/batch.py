@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from paygate.db.connection import warm_up
 from paygate.queues import sqs_client
 from paygate.services.jobs import RecordNotYetWritten
 from paygate.wiring import services
@@ -61,9 +60,9 @@ def process_batch(
     job counters of `kind` (shown by /api/v1/test/jobs/status) are updated."""
     if not event.get("Records"):
         # Lambda never sends an empty batch; a warm-up ping does (run-stack warms every worker
-        # once after a deploy): build the clients now, not on the first real message.
-        # Powertools would refuse an empty batch as an unknown event type.
-        warm_up()
+        # once after a deploy): build the services and their clients now, not on the first real
+        # message. Powertools would refuse an empty batch as an unknown event type.
+        services()
         return {"batchItemFailures": []}
     # A processor per invocation: its state is per batch, and the local runtime runs several
     # batches of one function at once in threads, as Lambda runs them in separate sandboxes.
