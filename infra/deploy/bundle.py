@@ -15,6 +15,7 @@ version; zips by their whole content. A second deploy with unchanged code packs 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import re
@@ -96,13 +97,25 @@ def dependencies(requirements: Path, python_version: str) -> Path:
     pins = constraints()
     key = _digest(requirements.read_text(), pins, python_version, PLATFORM)
     target = BUILD / "deps" / key
-    if (target / ".complete").exists():
-        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two deploys at once build it once
+        if not (target / ".complete").exists():
+            _install(requirements, pins, python_version, target)
+    return target
+
+
+def _install(requirements: Path, pins: str, python_version: str, target: Path) -> None:
+    key = target.name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     constraint_file = target.parent / f"{key}.constraints.txt"
     constraint_file.write_text(pins)
-    subprocess.run(
+    print(
+        f"bundle: installing {requirements.relative_to(REPO)} for Python {python_version}",
+        flush=True,
+    )
+    installed = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -122,11 +135,14 @@ def dependencies(requirements: Path, python_version: str) -> Path:
             python_version,
             "--only-binary=:all:",
         ],
-        check=True,
+        check=False,
+        capture_output=True,
+        text=True,
     )
+    if installed.returncode != 0:
+        raise RuntimeError(f"pip could not bundle {requirements}:\n{installed.stderr[-3000:]}")
     _prune_runtime_provided(target)
     (target / ".complete").write_text("")
-    return target
 
 
 def zip_directory(directory: Path, prefix: str = "", extra: Path | None = None) -> bytes:

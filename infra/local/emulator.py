@@ -42,6 +42,9 @@ def serve(host: str, port: int, state_dir: Path | None, log_level: str, environm
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(environment(host, port, state_dir, log_level))
+    # MiniStack points the functions it runs at AWS_ENDPOINT_URL when its own environment has
+    # one: they must call this emulator, whatever endpoint the process that started it used.
+    os.environ.pop("AWS_ENDPOINT_URL", None)
     from infra.local import ministack_patches
 
     ministack_patches.apply(environments)

@@ -95,10 +95,7 @@ def cases() -> list[dict]:
     ]
 
 
-CASES = cases()
-
-
-def python_verdicts() -> list[bool]:
+def python_verdicts(CASES) -> list[bool]:  # noqa: N803 - the cases of one test
     namespace: dict = {}
     exec(compile(snippet("code-snippet-webhook-python"), "docs-python", "exec"), namespace)
     verdicts = []
@@ -127,7 +124,7 @@ console.log(JSON.stringify(verdicts));
 """
 
 
-def node_verdicts(tmp_path) -> list[bool]:
+def node_verdicts(tmp_path, CASES) -> list[bool]:  # noqa: N803
     (tmp_path / "snippet.js").write_text(snippet("code-snippet-webhook-node"), encoding="utf-8")
     (tmp_path / "harness.js").write_text(NODE_HARNESS, encoding="utf-8")
     payload = [{**case, "body": base64.b64encode(case["body"]).decode()} for case, _ in CASES]
@@ -152,12 +149,16 @@ def test_webhook_snippet_has_python_and_node_for_both_schemes():
 
 
 def test_python_snippet_verifies_both_signature_schemes():
-    assert python_verdicts() == [expected for _, expected in CASES]
+    # Made now, not at collection: their timestamps must be fresh when the snippet checks them
+    # (a long session used to run this minutes after collecting it).
+    fresh = cases()
+    assert python_verdicts(fresh) == [expected for _, expected in fresh]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_snippet_verifies_both_signature_schemes(tmp_path):
-    assert node_verdicts(tmp_path) == [expected for _, expected in CASES]
+    fresh = cases()
+    assert node_verdicts(tmp_path, fresh) == [expected for _, expected in fresh]
 
 
 def test_sdk_snippet_loads_checkout_js_and_opens_the_modal():
