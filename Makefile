@@ -54,18 +54,18 @@ reset:
 # not be active while the live tiers talk to a running stack, and the fault suite binds `paygate`
 # to its own stack's tables. The live tiers mostly wait (bank delays, retry schedules, visibility
 # timeouts), so after the quick tiers two groups run side by side, each on its own stacks and
-# ports: the integration tier then the live tiers on `make run`, and the fault suite then the e2e
-# tier on `make run-stack` (the template as the emulator runs it: API Gateway, Lambda, mappings,
+# ports: the live tiers on `make run`; and the integration tier, the fault suite and the e2e tier
+# on `make run-stack` (the template as the emulator runs it: API Gateway, Lambda, mappings,
 # schedule). -Otarget prints each group's output in one piece when it ends.
 test: setup browser
 	$(PY) -m pytest tests/unit tests/infra tests/emulator $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory -j2 -Otarget test-group-local test-group-stack
 
 test-group-local:
-	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
 
 test-group-stack:
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 	$(PY) -m pytest tests/e2e --stack-mode=stack $(PYTEST_ARGS)
 
