@@ -6,9 +6,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | sha1sum | cut -c1-12)
 CHROMIUM ?= /usr/bin/chromium
+NODE     ?= node
+JS_TESTS := $(wildcard tests/js/*.test.js)
 PYTEST_ARGS ?=
 
-.PHONY: setup browser run test test-fast lint format bench deploy-localstack clean
+.PHONY: setup browser node test-js run test test-fast lint format bench deploy-localstack clean
 
 setup: $(STAMP)
 
@@ -26,19 +28,31 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# The checkout's field formatters (sdk/checkout-fields.js) are unit-tested with Node's own test
+# runner (Node 18 or later, no npm packages).
+node:
+	@command -v $(NODE) >/dev/null || { \
+	  echo "Installing Debian's nodejs (needs root or sudo)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
+
+test-js: node
+	$(NODE) --test $(JS_TESTS)
+
 run: setup
 	$(PY) -m infra.local.runtime
 
 # Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
 # not be active while the e2e and browser tiers talk to the running local stack, and the fault
 # suite binds `paygate` to its own stack's tables.
-test: setup browser
+test: setup browser test-js
 	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: setup test-js
 	$(PY) -m pytest tests/unit tests/infra tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 

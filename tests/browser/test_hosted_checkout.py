@@ -15,10 +15,11 @@ from tests.browser.checkout_flows import (
     SETTLE_TIMEOUT,
     SUCCESS_CARD,
     SUCCESS_VPA,
-    fill_card,
+    enter_card,
     pay_card,
     pay_upi,
     tid,
+    type_into,
 )
 
 pytestmark = pytest.mark.browser
@@ -101,14 +102,14 @@ def test_client_side_validation_blocks_bad_input(page, stack):
     open_page(page, stack, order["id"])
     calls = record_api(page)
 
-    for vpa in ("", "not-a-vpa", "user@bad-bank", "us er@okbank"):
-        page.locator(tid("vpa-input")).fill(vpa)
+    for vpa in ("", "not-a-vpa", "user@bad-bank", "user@ok@bank", "user@"):
+        type_into(page.locator(tid("vpa-input")), vpa)
         page.locator(tid("pay-button")).click()
         expect(page.locator(tid("vpa-error"))).to_be_visible()
         expect(page.locator(tid("vpa-input"))).to_have_attribute("aria-invalid", "true")
         expect(page.locator(tid("upi-form"))).to_be_visible()
 
-    fill_card(page, "4242 4242 4242 4241", expiry="13/30", cvv="12", name=" ")
+    enter_card(page, "4242 4242 4242 4241", expiry="13/30", cvv="12", name=" ")
     page.locator(tid("pay-button")).click()
     expect(page.locator(tid("card-number-error"))).to_have_text("Enter a valid card number")
     expect(page.locator(tid("expiry-error"))).to_be_visible()
@@ -120,20 +121,23 @@ def test_client_side_validation_blocks_bad_input(page, stack):
         ("card-number-input", "4242424242424242424242", "card-number-error"),  # cut to 19, not Luhn
         ("expiry-input", "01/20", "expiry-error"),  # in the past
         ("expiry-input", "00/40", "expiry-error"),  # month 0
-        ("cvv-input", "12a", "cvv-error"),
+        ("expiry-input", "12/3", "expiry-error"),  # one year digit
+        ("cvv-input", "12a", "cvv-error"),  # the letter never shows: 2 digits
     ]
+    good = {"card-number-input": SUCCESS_CARD, "expiry-input": "12/34", "cvv-input": "123"}
+    enter_card(page, SUCCESS_CARD)
     for field, value, error in cases:
-        fill_card(page, SUCCESS_CARD)
-        page.locator(tid(field)).fill(value)
+        type_into(page.locator(tid(field)), value)
         page.locator(tid("pay-button")).click()
         expect(page.locator(tid(error))).to_be_visible()
         expect(page.locator(tid("card-form"))).to_be_visible()
+        type_into(page.locator(tid(field)), good[field])
 
     assert payment_posts(calls) == [], "invalid input reached the API"
     expect(page.locator(tid("processing-state"))).to_be_hidden()
 
     # What the API accepts passes: dashes in the number, a 4-digit CVV, this month's expiry.
-    fill_card(page, "4242-4242-4242-4242", expiry=time.strftime("%m/%y"), cvv="1234")
+    enter_card(page, "4242-4242-4242-4242", expiry=time.strftime("%m%y"), cvv="1234")
     for error in ("card-number-error", "expiry-error", "cvv-error", "cardholder-name-error"):
         expect(page.locator(tid(error))).to_be_hidden()
     with page.expect_request(lambda r: r.method == "POST" and "/payments/public" in r.url) as sent:
@@ -232,6 +236,27 @@ def test_missing_order_id_is_explained(page, stack):
     page.goto(f"{stack.checkout}/checkout")
     expect(page.locator(tid("error-state"))).to_be_visible()
     expect(page.locator(tid("error-message"))).to_contain_text("order id")
+
+
+def test_every_script_comes_from_the_checkout_origin(page, stack):
+    """No inline script and no other host: a Content-Security-Policy of script-src 'self' holds."""
+    order = stack.create_order(50000)
+    scripts: list[tuple[str, str]] = []
+    page.on(
+        "response",
+        lambda r: (
+            scripts.append((r.url, r.headers.get("content-type", "")))
+            if r.request.resource_type == "script"
+            else None
+        ),
+    )
+    open_page(page, stack, order["id"])
+    expect(page.locator(tid("order-amount"))).to_have_text("₹500.00")
+    found = page.evaluate("[...document.scripts].map(s => s.src || 'inline: ' + s.text)")
+    assert found and all(src.startswith(stack.checkout + "/") for src in found), found
+    assert f"{stack.checkout}/checkout-fields.js" in found
+    assert {url for url, _ in scripts} == set(found)
+    assert all(kind.startswith("application/javascript") for _, kind in scripts), scripts
 
 
 def test_page_can_be_framed_and_card_data_is_not_kept(page, stack):
