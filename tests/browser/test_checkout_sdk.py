@@ -361,7 +361,7 @@ def test_its_own_iframe_on_another_origin_is_not_trusted(page, stack, merchant_s
 def test_screenshots_leave_the_checkout_frame_clickable(new_page, stack, merchant_site, screenshot):
     """Every picture is followed by a tap in the cross-site checkout frame on a 2x phone, which
     must reach it. With device-scale screenshots about one tap in three was lost here (the
-    360 px flake of issue 14); eight rounds make that failure all but certain."""
+    360 px flake of issue 14); twelve rounds make that failure all but certain."""
     page = phone(new_page)
     order = stack.create_order(50000)
     frame = open_checkout(page, merchant_site, order["id"])
@@ -370,7 +370,7 @@ def test_screenshots_leave_the_checkout_frame_clickable(new_page, stack, merchan
         "window.tapsOnTheFrame = 0; document.addEventListener('pointerdown', e => {"
         " if (e.target.tagName === 'IFRAME') window.tapsOnTheFrame++; }, true)"
     )
-    for round_ in range(8):
+    for round_ in range(12):
         method = ("card", "upi")[round_ % 2]
         screenshot(page, "modal-mobile-switching-360x640")
         frame.locator(tid(f"method-{method}")).click()
