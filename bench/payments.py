@@ -229,9 +229,13 @@ def main() -> None:
     parser.add_argument("--latency-rounds", type=int, default=30)
     args = parser.parse_args()
     print(f"Machine: {machine()}")
+    started = time.monotonic()
     runtime = start(TEST_MODE="true", TEST_PROCESSING_DELAY="1000")
+    ready = time.monotonic() - started
     api = runtime.config.url(runtime.config.api_port)
     try:
+        # What `make run` prints as "ready in": emulator, deploy of the template, seed, servers.
+        print(f"(0) the local stack is up in {ready:.1f} s (target: under 15 s on a quiet machine)")
         print("(a) POST /api/v1/payments")
         for concurrency in (1, 16):
             latencies, errors, elapsed = load(api, concurrency, args.seconds)
