@@ -12,9 +12,11 @@ EMULATOR_VENV   ?= .venv-ministack
 LAMBDA_PYTHON   ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)) $(PYTHON))
 EMULATOR_STAMP  := $(EMULATOR_VENV)/.installed-$(shell cat requirements-ministack.txt | sha1sum | cut -c1-12)
 CHROMIUM ?= /usr/bin/chromium
+NODE     ?= node
+JS_TESTS := $(wildcard tests/js/*.test.js)
 PYTEST_ARGS ?=
 
-.PHONY: setup browser run run-stack reset test test-group-local test-group-stack test-fast lint format \
+.PHONY: setup browser node test-js run run-stack reset test test-group-local test-group-stack test-fast lint format \
 	bench deploy-localstack redrive clean
 
 setup: $(STAMP) $(EMULATOR_STAMP)
@@ -41,6 +43,18 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# The checkout's field formatters (sdk/checkout-fields.js) are unit-tested with Node's own test
+# runner (Node 18 or later, no npm packages).
+node:
+	@command -v $(NODE) >/dev/null || { \
+	  echo "Installing Debian's nodejs (needs root or sudo)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
+
+test-js: node
+	$(NODE) --test $(JS_TESTS)
+
 run: setup
 	$(PY) -m infra.local.runtime
 
@@ -60,7 +74,7 @@ reset:
 # ports: the live tiers on `make run`; and the integration tier, the fault suite and the e2e tier
 # on `make run-stack` (the template as the emulator runs it: API Gateway, Lambda, mappings,
 # schedule). -Otarget prints each group's output in one piece when it ends.
-test: setup browser
+test: setup browser test-js
 	$(PY) -m pytest tests/unit tests/infra tests/emulator $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory -j2 -Otarget test-group-local test-group-stack
 
@@ -72,7 +86,7 @@ test-group-stack:
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 	$(PY) -m pytest tests/e2e --stack-mode=stack $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: setup test-js
 	$(PY) -m pytest tests/unit tests/infra tests/emulator tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 

@@ -163,6 +163,9 @@ def deploy(
         }
         if not unsupported:
             detail = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in failed]
+            # A template-wide failure (a dependency cycle, say) has no failed resource: its reason
+            # is the stack's own.
+            detail = detail or [stack.get("StackStatusReason", "no reason given")]
             raise DeployError(f"stack {stack_name} {status}: {detail[:5]}")
         for name, reason in unsupported.items():
             reasons[template["Resources"][name]["Type"]] = reason
