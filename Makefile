@@ -5,12 +5,21 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+# MiniStack (the local AWS emulator) pins its own botocore, so it gets its own virtualenv. It runs
+# the Lambda functions on its own interpreter: python3.12, as the template says, where the machine
+# has one (Debian bookworm has no python3.12 package; pyenv's counts), else $(PYTHON).
+EMULATOR_VENV   ?= .venv-ministack
+LAMBDA_PYTHON   ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)) $(PYTHON))
+EMULATOR_STAMP  := $(EMULATOR_VENV)/.installed-$(shell cat requirements-ministack.txt | sha1sum | cut -c1-12)
 CHROMIUM ?= /usr/bin/chromium
+NODE     ?= node
+JS_TESTS := $(wildcard tests/js/*.test.js)
 PYTEST_ARGS ?=
 
-.PHONY: setup browser run test test-fast lint format bench deploy-localstack redrive clean
+.PHONY: setup browser node test-js run run-stack reset test test-group-local test-group-stack test-fast lint format \
+	bench deploy-localstack redrive clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(EMULATOR_STAMP)
 
 # The project itself is installed editable for its `paygate` command (.venv/bin/paygate), built
 # with the setuptools pinned in requirements.txt (no build isolation: nothing is downloaded).
@@ -21,6 +30,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
+$(EMULATOR_STAMP): requirements-ministack.txt
+	test -x $(EMULATOR_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/python -m pip install -q -r requirements-ministack.txt
+	touch $@
+
 # Browser tests use Debian's Chromium (no downloaded browsers on these machines).
 browser:
 	@test -x $(CHROMIUM) || { \
@@ -29,20 +43,51 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# The checkout's field formatters (sdk/checkout-fields.js) are unit-tested with Node's own test
+# runner (Node 18 or later, no npm packages).
+node:
+	@command -v $(NODE) >/dev/null || { \
+	  echo "Installing Debian's nodejs (needs root or sudo)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
+
+test-js: node
+	$(NODE) --test $(JS_TESTS)
+
 run: setup
 	$(PY) -m infra.local.runtime
 
-# Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
-# not be active while the e2e and browser tiers talk to the running local stack, and the fault
-# suite binds `paygate` to its own stack's tables.
-test: setup browser
-	$(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
-	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
-	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
-	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+# The whole template run by the emulator: API Gateway, Lambda, event source mappings, schedule.
+run-stack: setup
+	$(PY) -m infra.local.runtime --stack
 
-test-fast: setup
-	$(PY) -m pytest tests/unit tests/infra tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
+# Local data lives in .local/ministack between clean stops; this empties it (stop `make run` first).
+EMULATOR_STATE_DIR ?= .local/ministack
+reset:
+	rm -rf "$(EMULATOR_STATE_DIR)"
+
+# Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
+# not be active while the live tiers talk to a running stack, and the fault suite binds `paygate`
+# to its own stack's tables. The live tiers mostly wait (bank delays, retry schedules, visibility
+# timeouts), so after the quick tiers two groups run side by side, each on its own stacks and
+# ports: the live tiers on `make run`; and the integration tier, the fault suite and the e2e tier
+# on `make run-stack` (the template as the emulator runs it: API Gateway, Lambda, mappings,
+# schedule). -Otarget prints each group's output in one piece when it ends.
+test: setup browser test-js
+	$(PY) -m pytest tests/unit tests/infra tests/emulator $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory -j2 -Otarget test-group-local test-group-stack
+
+test-group-local:
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
+
+test-group-stack:
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest tests/e2e --stack-mode=stack $(PYTEST_ARGS)
+
+test-fast: setup test-js
+	$(PY) -m pytest tests/unit tests/infra tests/emulator tests/contract/test_openapi_routes.py $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: setup
@@ -69,4 +114,4 @@ redrive: setup
 	$(PY) -m infra.redrive --stack $${STACK_NAME:-paygate}
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/artifacts
+	rm -rf $(VENV) $(EMULATOR_VENV) .local/build .pytest_cache .ruff_cache tests/browser/artifacts

@@ -9,7 +9,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from infra.local.runtime import Runtime, RuntimeConfig
+from infra.local.runtime import LOCAL, STACK, Runtime, RuntimeConfig
+
+MODES = {"local": [LOCAL], "stack": [STACK], "both": [LOCAL, STACK]}
 
 TEST_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
 
@@ -40,15 +42,19 @@ def machine() -> str:
     )
 
 
-def start(**variables: str) -> Runtime:
-    """The local product on free ports (same code as `make run`)."""
+def start(mode: str = LOCAL, **variables: str) -> Runtime:
+    """The local product on free ports, as `make run` (mode "local") or `make run-stack` (mode
+    "stack") start it, with an empty emulator state."""
+    log_dir = Path(tempfile.mkdtemp(prefix="paygate-bench-"))
     config = RuntimeConfig(
         api_port=free_port(),
         checkout_port=free_port(),
         dashboard_port=free_port(),
         emulator_port=free_port(),
         stack_name="paygate-bench",
-        log_dir=Path(tempfile.mkdtemp(prefix="paygate-bench-")),
+        log_dir=log_dir,
+        mode=mode,
+        state_dir=log_dir / "state",
         variables=variables,
     )
     runtime = Runtime(config)
@@ -71,3 +77,18 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 def fmt(stats: dict[str, float]) -> str:
     return "  ".join(f"{k} {v:7.1f} ms" for k, v in stats.items())
+
+
+def lambda_processes(runtime: Runtime) -> dict[str, int]:
+    """Stack mode: MiniStack's worker processes (execution environments) per function."""
+    counts: dict[str, int] = {}
+    names = {physical: logical for logical, physical in runtime.deployment["resources"].items()}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        for physical, logical in names.items():
+            if f"ministack-lambda-{physical}-" in text:
+                counts[logical] = counts.get(logical, 0) + 1
+    return counts

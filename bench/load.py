@@ -21,7 +21,7 @@ from pathlib import Path
 import boto3
 import requests
 
-from bench.common import machine, percentiles, start
+from bench.common import MODES, lambda_processes, machine, percentiles, start
 from infra.local.webhook_receiver import Receiver
 
 MIX = (("order", 0.2), ("payment", 0.4), ("refund", 0.1), ("read", 0.3))
@@ -193,10 +193,11 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--rate", type=float, default=8.0, help="operations per second")
+    parser.add_argument("--mode", choices=["local", "stack"], default="local")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
-    runtime = start(TEST_MODE="true", TEST_PROCESSING_DELAY="1000")
-    api = runtime.config.url(runtime.config.api_port)
+    runtime = start(MODES[args.mode][0], TEST_MODE="true", TEST_PROCESSING_DELAY="1000")
+    api = runtime.api_url
     receiver = Receiver("pending").start()
     try:
         account = requests.post(
@@ -251,6 +252,10 @@ def main() -> None:
             )
             + f", load generator {peak_rss_mib(os.getpid()):.0f} MiB"
         )
+        if args.mode == "stack":
+            print(
+                f"    execution environments (processes) per function: {lambda_processes(runtime)}"
+            )
     finally:
         receiver.stop()
         runtime.stop()

@@ -1,4 +1,8 @@
-"""Payments benchmark (issue 3): run with `make bench` or `python -m bench.payments`.
+"""Payments benchmark (issues 3, 15): run with `make bench` or `python -m bench.payments`.
+
+Runs on `make run` (mode local) and on `make run-stack` (mode stack), one after the other
+(`--mode` picks one). In the stack the first burst at concurrency 16 is cold and is reported on
+its own, with the execution environments (processes) each function ended up with.
 
 (a) POST /api/v1/payments at concurrency 1 and 16, 30 s each: latency percentiles and req/s;
 (b) TEST_PROCESSING_DELAY=1000, 400 payments created as fast as possible: settled per second
@@ -23,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from bench.common import TEST_HEADERS, fmt, machine, percentiles, start
+from bench.common import MODES, TEST_HEADERS, fmt, lambda_processes, machine, percentiles, start
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
 
 
@@ -135,26 +139,28 @@ def counting(self, operation, params):
     calls[(phase[0], self.meta.service_model.service_name, operation)] += 1
     return real(self, operation, params)
 botocore.client.BaseClient._make_api_call = counting
-from chalice.config import Config
-from chalice.local import LocalGateway
 from app import app
+from infra.local import api_gateway
 from infra.local.lambda_runtime import LambdaContext, load_handler
 from infra.local.poller import sqs_event
 from paygate.wiring import services
 import boto3
-gateway = LocalGateway(app, Config.create(lambda_timeout=10))
-headers = {"x-api-key": "key_test_abc123", "x-api-secret": "secret_test_xyz789",
-           "content-type": "application/json"}
+routes, _, stage = api_gateway.load()
+def call(method, path, body):
+    route, params = api_gateway.match(routes, method, path)
+    headers = [("X-Api-Key", "key_test_abc123"), ("X-Api-Secret", "secret_test_xyz789"),
+               ("Content-Type", "application/json")]
+    event = api_gateway.proxy_event(route, params, method, path, headers, body, stage, "127.0.0.1")
+    return json.loads(app(event, LambdaContext("api"))["body"])
 def pay_body():
-    order = json.loads(gateway.handle_request("POST", "/api/v1/orders", headers,
-                                              b'{"amount": 1000}')["body"])
+    order = call("POST", "/api/v1/orders", b'{"amount": 1000}')
     return json.dumps({"order_id": order["id"], "method": "upi", "vpa": "bench@okbank"}).encode()
 # warm-up payment so lazily built clients are not counted as per-payment work
-gateway.handle_request("POST", "/api/v1/payments", headers, pay_body())
+call("POST", "/api/v1/payments", pay_body())
 body = pay_body()  # an order takes one payment at a time: a fresh one
 calls.clear()
 phase[0] = "api: POST /api/v1/payments"
-payment = json.loads(gateway.handle_request("POST", "/api/v1/payments", headers, body)["body"])
+payment = call("POST", "/api/v1/payments", body)
 phase[0] = "poller: receive + delete"
 sqs = boto3.client("sqs")
 url = services().settings.payment_queue_url
@@ -224,18 +230,35 @@ def cold_import(runtime, module: str, code_dir, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--settle-count", type=int, default=400)
-    parser.add_argument("--latency-rounds", type=int, default=30)
-    args = parser.parse_args()
-    print(f"Machine: {machine()}")
-    runtime = start(TEST_MODE="true", TEST_PROCESSING_DELAY="1000")
-    api = runtime.config.url(runtime.config.api_port)
+def cold_burst(api: str, concurrency: int) -> list[float]:
+    """One request per client, all at once, right after start: what a first burst meets."""
+    order_id = create_order(api)
+    body = {"order_id": order_id, "method": "upi", "vpa": "bench@okbank"}
+    barrier = threading.Barrier(concurrency)
+    latencies: list[float] = []
+
+    def one(_):
+        session = _session()
+        barrier.wait()
+        started = time.perf_counter()
+        session.post(f"{api}/api/v1/payments", json=body, timeout=120)
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(one, range(concurrency)))
+    return latencies
+
+
+def run_mode(mode: str, args) -> None:
+    print(f"== mode {mode} ({'make run' if mode == 'local' else 'make run-stack'})")
+    started = time.monotonic()
+    runtime = start(mode, TEST_MODE="true", TEST_PROCESSING_DELAY="1000")
+    print(f"    started in {time.monotonic() - started:.1f} s")
+    api = runtime.api_url
     try:
+        if mode == "stack":
+            burst = cold_burst(api, 16)
+            print(f"    first burst, concurrency 16 (cold): {fmt(percentiles(burst))}")
         print("(a) POST /api/v1/payments")
         for concurrency in (1, 16):
             latencies, errors, elapsed = load(api, concurrency, args.seconds)
@@ -254,6 +277,11 @@ def main() -> None:
         print("(c) create → settled minus the 1000 ms delay, one at a time")
         extra = settle_latency(api, args.latency_rounds, 1.0)
         print(f"    {fmt(percentiles(extra))}  ({len(extra)} payments)")
+        if mode == "stack":
+            print(
+                f"    execution environments (processes) per function: {lambda_processes(runtime)}"
+            )
+            return
         print("(d) AWS requests for one create + one settle")
         rows = count_requests(runtime)
         by_phase = collections.Counter()
@@ -270,6 +298,20 @@ def main() -> None:
         )
     finally:
         runtime.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--settle-count", type=int, default=400)
+    parser.add_argument("--latency-rounds", type=int, default=30)
+    parser.add_argument("--mode", choices=sorted(MODES), default="both")
+    args = parser.parse_args()
+    print(f"Machine: {machine()}")
+    for mode in MODES[args.mode]:
+        run_mode(mode, args)
 
 
 if __name__ == "__main__":

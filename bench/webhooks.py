@@ -1,4 +1,5 @@
-"""Webhooks benchmark (issue 5): `python -m bench.webhooks`.
+"""Webhooks benchmark (issues 5, 15): `python -m bench.webhooks`, on `make run` (mode local)
+and on `make run-stack` (mode stack) one after the other (`--mode` picks one).
 
 - deliveries per second to a local receiver that answers 200 at once (1,000 test events);
 - create payment → `payment.success` webhook received, p50/p99, with TEST_PROCESSING_DELAY=0;
@@ -21,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from bench.common import fmt, machine, percentiles, start
+from bench.common import MODES, fmt, lambda_processes, machine, percentiles, start
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
 from infra.local.webhook_receiver import Receiver
 from tests.support.isolation import run_isolation
@@ -204,21 +205,10 @@ def isolation(api: str, bad_events: int, payments: int) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--events", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--bad-events", type=int, default=15, help="per bad endpoint")
-    parser.add_argument("--isolation-payments", type=int, default=10)
-    parser.add_argument(
-        "--only-isolation", action="store_true", help="run the isolation scenario alone"
-    )
-    args = parser.parse_args()
-    print(f"Machine: {machine()}")
-    runtime = start(TEST_MODE="true", TEST_PROCESSING_DELAY="0")
-    api = runtime.config.url(runtime.config.api_port)
+def run_mode(mode: str, args) -> None:
+    print(f"== mode {mode} ({'make run' if mode == 'local' else 'make run-stack'})")
+    runtime = start(mode, TEST_MODE="true", TEST_PROCESSING_DELAY="0")
+    api = runtime.api_url
     receiver = Receiver("pending").start()
     try:
         if args.only_isolation:
@@ -235,6 +225,11 @@ def main() -> None:
             f"({args.rounds} payments, one at a time)"
         )
         print(f"    {fmt(percentiles(success_latency(api, receiver, args.rounds)))}")
+        if mode == "stack":
+            print(
+                f"    execution environments (processes) per function: {lambda_processes(runtime)}"
+            )
+            return
         print("AWS requests for one delivered event (webhook worker: dispatch + first attempt)")
         headers, _ = merchant(api, receiver.url)
         merchant_id = requests.get(f"{api}/api/v1/merchant", headers=headers, timeout=5).json()[
@@ -251,6 +246,24 @@ def main() -> None:
     finally:
         receiver.stop()
         runtime.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--mode", choices=sorted(MODES), default="both")
+    parser.add_argument("--bad-events", type=int, default=15, help="per bad endpoint")
+    parser.add_argument("--isolation-payments", type=int, default=10)
+    parser.add_argument(
+        "--only-isolation", action="store_true", help="run the isolation scenario alone"
+    )
+    args = parser.parse_args()
+    print(f"Machine: {machine()}")
+    for mode in MODES[args.mode]:
+        run_mode(mode, args)
 
 
 if __name__ == "__main__":

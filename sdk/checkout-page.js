@@ -275,82 +275,21 @@
   }
 
   // ---------------------------------------------------------------- input formatting
-  /** Reformat an input's value and keep the caret after the same number of digits. */
-  function reformat(input, format) {
-    var value = input.value;
-    var caret = input.selectionStart == null ? value.length : input.selectionStart;
-    var digitsBefore = digitsOnly(value.slice(0, caret)).length;
-    var formatted = format(value);
-    if (formatted === value) {
-      return;
-    }
-    input.value = formatted;
-    var position = 0;
-    var seen = 0;
-    while (position < formatted.length && seen < digitsBefore) {
-      if (/\d/.test(formatted.charAt(position))) {
-        seen++;
-      }
-      position++;
-    }
-    if (document.activeElement === input) {
-      input.setSelectionRange(position, position);
-    }
-  }
-
-  function formatCardNumber(value) {
-    var digits = digitsOnly(value).slice(0, 19);
-    var groups = /^3[47]/.test(digits) ? [4, 6, 5] : [4, 4, 4, 4, 3];
-    var parts = [];
-    var index = 0;
-    for (var i = 0; i < groups.length && index < digits.length; i++) {
-      parts.push(digits.slice(index, index + groups[i]));
-      index += groups[i];
-    }
-    return parts.join(' ');
-  }
-
-  function formatExpiry(value, deleting) {
-    var text = String(value);
-    if (text.indexOf('/') !== -1) {
-      var pieces = text.split('/');
-      return digitsOnly(pieces[0]).slice(0, 2) + '/' + digitsOnly(pieces.slice(1).join('')).slice(0, 4);
-    }
-    var digits = digitsOnly(text).slice(0, 4);
-    if (digits.length === 1 && digits > '1') {
-      digits = '0' + digits; // "4" means April
-    }
-    if (digits.length > 2 || (digits.length === 2 && !deleting)) {
-      return digits.slice(0, 2) + '/' + digits.slice(2);
-    }
-    return digits;
-  }
+  // What each key does to a field lives in checkout-fields.js (pure, unit-tested); it is wired
+  // first, so the listeners below see the formatted value.
+  window.PaygateCheckoutFields.attach({
+    cardNumber: el.cardNumber,
+    expiry: el.expiry,
+    expiryMonth: $('expiry-month-autofill'),
+    expiryYear: $('expiry-year-autofill'),
+    cvv: el.cvv,
+    vpa: el.vpa
+  });
 
   el.cardNumber.addEventListener('input', function () {
-    reformat(el.cardNumber, formatCardNumber);
-    var network = cardNetwork(digitsOnly(el.cardNumber.value));
-    el.cardNetwork.textContent = network;
-    if (el.cardNumber.getAttribute('aria-invalid') === 'true') {
-      setFieldError(el.cardNumber, null);
-    }
+    el.cardNetwork.textContent = cardNetwork(digitsOnly(el.cardNumber.value));
   });
-  el.expiry.addEventListener('input', function (event) {
-    var deleting = event && event.inputType && event.inputType.indexOf('delete') === 0;
-    reformat(el.expiry, function (value) { return formatExpiry(value, deleting); });
-    if (el.expiry.getAttribute('aria-invalid') === 'true') {
-      setFieldError(el.expiry, null);
-    }
-  });
-  el.cvv.addEventListener('input', function () {
-    var cleaned = digitsOnly(el.cvv.value).slice(0, 4);
-    if (cleaned !== el.cvv.value) {
-      el.cvv.value = cleaned;
-    }
-    if (el.cvv.getAttribute('aria-invalid') === 'true') {
-      setFieldError(el.cvv, null);
-    }
-  });
-  [el.vpa, el.holder].forEach(function (input) {
+  [el.vpa, el.cardNumber, el.expiry, el.cvv, el.holder].forEach(function (input) {
     input.addEventListener('input', function () {
       if (input.getAttribute('aria-invalid') === 'true') {
         setFieldError(input, null);

@@ -12,12 +12,27 @@ import pytest
 os.environ.setdefault("LOCAL_MODE", "true")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--stack-mode",
+        choices=("local", "stack"),
+        default="local",
+        help="run the live tiers against `make run` (local, the default) or `make run-stack`",
+    )
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    """The whole local product (same code as `make run`), on free ports, in test mode."""
+def stack_mode(request) -> str:
+    return request.config.getoption("--stack-mode")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, stack_mode):
+    """The whole local product (same code as `make run`, or `make run-stack` with
+    --stack-mode=stack), on free ports, in test mode."""
     from tests.support.stack import start_stack
 
-    running = start_stack(tmp_path_factory.mktemp("stack-logs"))
+    running = start_stack(tmp_path_factory.mktemp("stack-logs"), mode=stack_mode)
     yield running
     running.runtime.stop()
 

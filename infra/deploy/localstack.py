@@ -1,8 +1,10 @@
-"""Deploy the whole template to LocalStack (`make deploy-localstack`).
+"""Deploy the whole template to an endpoint that runs the functions itself (`make
+deploy-localstack`): LocalStack, or a MiniStack started by hand.
 
-Unlike the embedded runtime, nothing is left out: LocalStack creates the API Gateway REST API
-and runs the functions itself, so the code is bundled with its dependencies first.
-Needs a running LocalStack (localstack-compose.yml) and AWS_ENDPOINT_URL pointing at it.
+As `make run-stack` does: code bundled with its requirements for python3.12 (the template's
+runtime), the stack created or updated from its TemplateURL, the test merchant seeded, and the
+endpoint's event source mappings and schedule rules left to drive the functions
+(infra.deploy.consumers). Needs AWS_ENDPOINT_URL pointing at the endpoint.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
+import sys
 
+import boto3
 import localstack_client.session  # noqa: F401 - documents the dependency; endpoints come from env
 
-from infra.deploy.stack import deploy
+from infra.deploy import consumers
+from infra.deploy.stack import api_url, deploy
+from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
+
+TEMPLATE_PYTHON = "3.12"
 
 
 def main() -> None:
@@ -31,10 +40,19 @@ def main() -> None:
         "LocalMode": "true",
         "WebhookAllowPrivateTargets": os.environ.get("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
     }
-    result = deploy(
-        os.environ.get("STACK_NAME", "paygate"), parameters, full=True, bundle=True, timeout=600
+    stack = os.environ.get("STACK_NAME", "paygate")
+    result = deploy(stack, parameters, bundle_python=TEMPLATE_PYTHON, timeout=600)
+    consumers.hand_to(consumers.EMULATOR, result)
+    api = boto3.client("lambda").get_function_configuration(
+        FunctionName=result["resources"]["ApiFunction"]
     )
+    env = {**os.environ, **function_env(api, os.environ["AWS_ENDPOINT_URL"])}
+    env["PYTHONPATH"] = f"{LAYER_DIR}:{REPO / 'functions' / 'api'}:{REPO}"
+    subprocess.run([sys.executable, "-m", "infra.local.seed"], env=env, cwd=REPO, check=True)
     print(json.dumps(result["outputs"], indent=2))
+    print(f"API: {api_url(result, os.environ['AWS_ENDPOINT_URL'])}")
+    if result["left_out"]:
+        print(f"Not deployed (the endpoint cannot create them): {result['left_out']}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ import json
 import mimetypes
 from pathlib import Path
 
-import boto3
-
 CONFIG_KEY = "config.js"
 HTML_CACHE = "no-cache"
 ASSET_CACHE = "public, max-age=300"
@@ -113,7 +111,11 @@ def publish(
     directory = Path(directory)
     if not directory.is_dir():
         raise NotADirectoryError(directory)
-    s3 = s3_client or boto3.client("s3")
+    if s3_client is None:
+        import boto3  # here, not at the top: the local static servers import this module too
+
+        s3_client = boto3.client("s3")
+    s3 = s3_client
     if aliases is None:
         aliases = CHECKOUT_ALIASES if (directory / "checkout.html").is_file() else {}
 

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
-import zipfile
 from pathlib import Path
 
+from botocore.exceptions import ClientError
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from infra.deploy import bundle
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
-
-# What moto's CloudFormation cannot create: the SAM-generated REST API ("The REST API doesn't
-# contain any methods") and CloudFront (distributions, functions, response headers policies).
-# Locally Chalice's server and the static servers on 3000/3001 stand in for them.
-EMULATOR_UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::CloudFront::")
-_SKIP_DIRS = {"__pycache__", ".chalice", ".pytest_cache"}
 
 
 class _NoManagedPolicies(ManagedPolicyLoader):
@@ -36,31 +32,31 @@ def load_template(path: Path = TEMPLATE) -> dict:
     return yaml_parse(path.read_text())
 
 
-def zip_directory(directory: Path, prefix: str = "") -> bytes:
-    """Zip a code directory (deterministic order, caches left out); `prefix` nests it."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(directory.rglob("*")):
-            if file.is_dir() or _SKIP_DIRS.intersection(file.relative_to(directory).parts):
-                continue
-            archive.write(file, prefix + str(file.relative_to(directory)))
-    return buffer.getvalue()
-
-
-def package(template: dict, s3_client, bucket: str) -> dict:
+def package(template: dict, s3_client, bucket: str, python_version: str | None = None) -> dict:
     """Upload each local CodeUri/ContentUri as a zip to `bucket` and point the template at it,
-    as `sam package` does (layers are nested under python/, where Lambda looks for them)."""
+    as `sam package` does (layers are nested under python/, where Lambda looks for them). With
+    `python_version`, each zip holds its requirements too, as `sam build` makes them
+    (infra.deploy.bundle). Keys name the content, so unchanged code is neither uploaded again nor
+    seen as a change by a stack update."""
     for name, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         for key, prefix in (("CodeUri", ""), ("ContentUri", "python/")):
             uri = props.get(key)
             if isinstance(uri, str) and not uri.startswith("s3://"):
-                s3_key = f"{name}.zip"
-                s3_client.put_object(
-                    Bucket=bucket, Key=s3_key, Body=zip_directory(REPO / uri, prefix)
-                )
+                body = bundle.code_zip(REPO / uri, prefix, python_version)
+                s3_key = f"{name}-{hashlib.sha256(body).hexdigest()[:16]}.zip"
+                if not _exists(s3_client, bucket, s3_key):
+                    s3_client.put_object(Bucket=bucket, Key=s3_key, Body=body)
                 props[key] = f"s3://{bucket}/{s3_key}"
     return template
+
+
+def _exists(s3_client, bucket: str, key: str) -> bool:
+    try:
+        s3_client.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return False
+    return True
 
 
 def to_cloudformation(template: dict, parameters: dict[str, str]) -> dict:
@@ -94,15 +90,13 @@ def _without_joined_references(node, names: set[str]):
     return {key: _without_joined_references(value, names) for key, value in node.items()}
 
 
-def without_unsupported(
-    template: dict, unsupported: tuple[str, ...] = EMULATOR_UNSUPPORTED_PREFIXES
-) -> tuple[dict, dict[str, str]]:
-    """Drop the resource types the emulator cannot create (type prefixes in `unsupported`) and
-    everything that needs them; returns the template and the logical ids left out with their
-    types. A resource whose only references to them are items of a joined list keeps the
-    other items; any other reference leaves the resource out too."""
+def without(template: dict, doomed: set[str]) -> tuple[dict, dict[str, str]]:
+    """Drop the resources named in `doomed` and everything that needs them (and the outputs
+    that do); returns the template and the logical ids left out with their types. A resource
+    whose only references to them are items of a joined list keeps the other items; any other
+    reference leaves the resource out too."""
     resources = template["Resources"]
-    dropped = {name for name, res in resources.items() if res["Type"].startswith(unsupported)}
+    dropped = {name for name in doomed if name in resources}
     kept: dict[str, dict] = {}
     while True:
         kept = {
@@ -119,3 +113,14 @@ def without_unsupported(
         k: v for k, v in template.get("Outputs", {}).items() if not _references(v, dropped)
     }
     return template, {name: resources[name]["Type"] for name in sorted(dropped)}
+
+
+def of_types(template: dict, types: set[str] | tuple[str, ...]) -> set[str]:
+    """Logical ids of the resources whose type is one of `types` or starts with one that ends in
+    `::` (a whole service, e.g. `AWS::CloudFront::`)."""
+    prefixes = tuple(t for t in types if t.endswith("::"))
+    return {
+        name
+        for name, res in template["Resources"].items()
+        if res["Type"] in types or (prefixes and res["Type"].startswith(prefixes))
+    }

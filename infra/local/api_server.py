@@ -1,88 +1,224 @@
-"""The API function served by Chalice's local server, standing in for API Gateway.
+"""The API function behind a local stand-in for API Gateway (`make run`).
 
-Seeds the test merchant first. Started by the runtime with the API function's environment.
+Requests are routed by the template's `Api` events and handed to the function's handler
+(`app.app`) as API Gateway's proxy events, exactly as Lambda would run it; what API Gateway
+answers itself (unknown routes, oversized bodies, a crashing function) comes from the template's
+`GatewayResponses` (infra.local.api_gateway). HTTP as API Gateway accepts it: keep-alive,
+HTTP/1.0, `Expect: 100-continue`, and bodies sent with `Content-Length` or chunked (what Node's
+`http.request` sends without a length).
+
+Started by the runtime with the API function's environment (the runtime seeds the test merchant).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from chalice.config import Config
-from chalice.local import (
-    ChaliceRequestHandler,
-    CustomLocalChalice,
-    ForbiddenError,
-    LocalChalice,
-    LocalDevServer,
-    ThreadedHTTPServer,
-)
-
-NOT_FOUND = b'{"error":{"code":"NOT_FOUND_ERROR","description":"No such endpoint or method"}}'
+from infra.local import api_gateway
+from infra.local.lambda_runtime import LambdaContext
 
 
-class EnvelopeRequestHandler(ChaliceRequestHandler):
-    """API Gateway answers an unknown path with a 403 'Missing Authentication Token'; the
-    deployed API maps that to our 404 envelope (GatewayResponses), and so does this server."""
+class BadRequestBody(Exception):
+    """The request's framing is broken (a malformed chunk, a bad Content-Length)."""
 
+
+class TooLarge(Exception):
+    """The body is over API Gateway's payload quota."""
+
+
+def read_chunked(rfile, limit: int) -> bytes:
+    """A `Transfer-Encoding: chunked` body (RFC 9112 §7.1), trailers skipped."""
+    chunks, total = [], 0
+    while True:
+        line = rfile.readline(1026)
+        if not line.endswith(b"\n"):
+            raise BadRequestBody("Malformed chunked body")
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError as exc:
+            raise BadRequestBody("Malformed chunked body") from exc
+        if size < 0:
+            raise BadRequestBody("Malformed chunked body")
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            raise TooLarge()
+        data = rfile.read(size)
+        if len(data) != size or rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise BadRequestBody("Malformed chunked body")
+        chunks.append(data)
+    while True:  # trailer fields, then the empty line
+        line = rfile.readline(8192)
+        if line in (b"\r\n", b"\n", b""):
+            break
+    return b"".join(chunks)
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    """One connection: requests in, the function's or the gateway's answers out."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive; HTTP/1.0 clients get their connection closed
     # Headers and body go out in two writes; with Nagle on, the body waits for the client's
     # delayed ACK (40 ms) on every keep-alive request.
     disable_nagle_algorithm = True
-
-    def _parse_payload(self):
-        # API Gateway reports the connection's address as requestContext.identity.sourceIp;
-        # Chalice's local server always says 127.0.0.1. Per-address limits need the real one.
-        # (Every do_<METHOD> runs this first; they are aliases, so overriding them is no use.)
-        self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
-        return super()._parse_payload()
-
-    def _send_error_response(self, error):
-        if isinstance(error, ForbiddenError):
-            self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND)
-            return
-        super()._send_error_response(error)
+    server_version = "paygate-local-gateway"
+    sys_version = ""
 
     def __getattr__(self, name: str):
-        # http.server answers methods it has no do_<METHOD> for with an HTML 501 page.
+        # Every method, known or not, goes through the routes (http.server would answer a method
+        # without a do_<METHOD> with an HTML 501 page).
         if name.startswith("do_"):
-            return self._method_not_allowed
+            return self._handle
         raise AttributeError(name)
 
-    def _method_not_allowed(self) -> None:
-        body = (
-            b'{"error":{"code":"BAD_REQUEST_ERROR","description":"Unsupported method: '
-            + self.command.encode("ascii", "replace")
-            + b'"}}'
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return read_chunked(self.rfile, api_gateway.MAX_PAYLOAD_BYTES)
+        length_text = self.headers.get("Content-Length")
+        if not length_text:
+            return b""
+        try:
+            length = int(length_text)
+        except ValueError as exc:
+            raise BadRequestBody("Invalid Content-Length") from exc
+        if length < 0:
+            raise BadRequestBody("Invalid Content-Length")
+        if length > api_gateway.MAX_PAYLOAD_BYTES:
+            raise TooLarge()
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise BadRequestBody("Request body shorter than its Content-Length")
+        return body
+
+    def _handle(self) -> None:
+        server = self.server
+        try:
+            body = self._read_body()
+        except TooLarge:
+            self.close_connection = True  # the rest of the body is never read
+            return self._gateway("REQUEST_TOO_LARGE", "Request Too Long")
+        except BadRequestBody as exc:
+            self.close_connection = True
+            return self._gateway("BAD_REQUEST_BODY", str(exc))
+        found = api_gateway.match(server.routes, self.command, self.path.split("?", 1)[0])
+        if found is None:
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+        route, params = found
+        event = api_gateway.proxy_event(
+            route,
+            params,
+            self.command,
+            self.path,
+            list(self.headers.items()),
+            body,
+            server.stage,
+            self.client_address[0],
         )
-        self._send_http_response(405, {"Content-Type": "application/json"}, body)
+        context = LambdaContext(server.function_name, server.timeout_seconds)
+        try:
+            result = server.handler(event, context)
+        except Exception:  # the function crashed: API Gateway answers for it
+            return self._gateway("INTEGRATION_FAILURE", "Internal server error", status=502)
+        self._send(
+            int(result.get("statusCode", 200)),
+            api_gateway.response_headers(result),
+            api_gateway.response_body(result),
+            event["requestContext"]["requestId"],
+        )
+
+    def _gateway(self, kind: str, message: str, status: int | None = None) -> None:
+        request_id = str(uuid.uuid4())
+        answer = api_gateway.gateway_response(
+            self.server.gateway_responses, kind, message, request_id
+        )
+        headers = list(answer.headers.items())
+        self._send(status or answer.status, headers, answer.body, request_id)
+
+    def _send(self, status: int, headers, body: bytes, request_id: str | None) -> None:
+        self.send_response(status)
+        names = set()
+        for name, value in headers:
+            if name.lower() in ("content-length", "transfer-encoding", "connection"):
+                continue
+            names.add(name.lower())
+            self.send_header(name, value)
+        if "content-type" not in names:
+            self.send_header("Content-Type", "application/json")
+        if request_id:
+            self.send_header("x-amzn-RequestId", request_id)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        """Malformed request lines and headers: the envelope, never http.server's HTML page."""
+        self.close_connection = True
+        text = message or "Bad request"
+        body = (
+            b'{"error":{"code":"BAD_REQUEST_ERROR","description":'
+            + json.dumps(text).encode()
+            + b"}}"
+        )
+        try:
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            pass
 
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
 
 
-class BacklogServer(ThreadedHTTPServer):
+class GatewayServer(ThreadingHTTPServer):
+    """A thread per connection (keep-alive clients keep theirs), a deep accept backlog."""
+
+    daemon_threads = True
     request_queue_size = 128
+    block_on_close = False
+
+
+def make_server(host: str, port: int, handler, function_name: str, timeout: int) -> GatewayServer:
+    """The local API Gateway for `handler` (the API function's Lambda handler)."""
+    routes, responses, stage = api_gateway.load()
+    server = GatewayServer((host, port), GatewayHandler)
+    server.routes, server.gateway_responses, server.stage = routes, responses, stage
+    server.handler, server.function_name, server.timeout_seconds = handler, function_name, timeout
+    return server
 
 
 def serve(host: str, port: int) -> None:
     from app import app  # the function's handler module, on PYTHONPATH as in /var/task
 
-    from paygate.db.connection import warm_up
     from paygate.wiring import services
 
-    warm_up()
-    services().merchants.seed_test_merchant()
-    config = Config.create(chalice_stage="dev", lambda_timeout=10, app_name="paygate")
-    # What chalice.local.create_local_server does, with our handler and a deeper backlog.
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
-    server = LocalDevServer(
-        app, config, host, port, handler_cls=EnvelopeRequestHandler, server_cls=BacklogServer
+    services()  # the wiring and its clients, before the first request
+    server = make_server(
+        host,
+        port,
+        app,
+        os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "paygate-api"),
+        int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")),
     )
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    signal.signal(signal.SIGINT, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"api: serving on http://{host}:{port}", flush=True)
-    server.server.serve_forever()
+    server.serve_forever()
 
 
 if __name__ == "__main__":

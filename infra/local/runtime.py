@@ -1,23 +1,32 @@
-"""`make run`: the whole product on one machine, no Docker.
+"""`make run` and `make run-stack`: the whole product on one machine, no Docker.
 
-1. moto's server on 127.0.0.1:$EMULATOR_PORT (or an endpoint already running: $AWS_ENDPOINT);
-2. template.yaml deployed into it as a CloudFormation stack (infra.deploy.stack);
-3. the API function on $API_PORT (Chalice's local server; seeds the test merchant);
-4. one process per worker function, polling its event source mappings;
-5. the checkout + SDK on $CHECKOUT_PORT and the dashboard on $DASHBOARD_PORT.
-Each is a separate process, restarted if it dies; Ctrl-C stops them all.
+1. MiniStack on 127.0.0.1:$EMULATOR_PORT (infra.local.emulator), keeping its state in
+   .local/ministack between clean stops; or an endpoint already running ($AWS_ENDPOINT);
+2. template.yaml deployed into it as a CloudFormation stack (infra.deploy.stack), then the test
+   merchant seeded (infra.local.seed);
+3. who drives the functions (infra.deploy.consumers):
+   - `make run` (mode "local", the fast developer loop): the API function on $API_PORT behind
+     Chalice's local server, one process per worker function polling its queues, and the
+     scheduled functions on their rate; the endpoint's mappings and rules are disabled;
+   - `make run-stack` (mode "stack"): the endpoint runs everything the template declares, API
+     Gateway in front of the API function, mappings feeding the workers, the schedule;
+4. the checkout + SDK on $CHECKOUT_PORT and the dashboard on $DASHBOARD_PORT, their config.js
+   pointing at the API.
+Each local part is a separate process, restarted if it dies; Ctrl-C stops them all.
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
+import ctypes
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +34,17 @@ from pathlib import Path
 import boto3
 import requests
 
+from infra.deploy import consumers
 from infra.deploy import template as tpl
-from infra.deploy.stack import deploy
+from infra.deploy.stack import api_url, deploy
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
 from infra.local.static_server import site_headers
 
+LOCAL = "local"
+STACK = "stack"
+EMULATOR_PYTHON = REPO / ".venv-ministack" / "bin" / "python"
+STATE_DIR = REPO / ".local" / "ministack"
+TEMPLATE_PYTHON = "3.12"  # Globals.Function.Runtime in template.yaml
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
@@ -52,7 +67,7 @@ PARAMETER_OF = {
 
 @dataclass
 class RuntimeConfig:
-    """Ports, endpoint and the test-mode variables; `from_env` reads them like `make run`."""
+    """Ports, endpoint, mode and the test-mode variables; `from_env` reads them like `make run`."""
 
     api_port: int = 8000
     checkout_port: int = 3001
@@ -63,9 +78,12 @@ class RuntimeConfig:
     stack_name: str = "paygate"
     variables: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    mode: str = LOCAL
+    state_dir: Path | None = STATE_DIR  # None: the emulator keeps nothing between runs
+    emulator_python: Path = EMULATOR_PYTHON
 
     @classmethod
-    def from_env(cls, env=os.environ) -> RuntimeConfig:
+    def from_env(cls, env=os.environ, mode: str = LOCAL) -> RuntimeConfig:
         return cls(
             api_port=int(env.get("API_PORT", 8000)),
             checkout_port=int(env.get("CHECKOUT_PORT", 3001)),
@@ -75,6 +93,10 @@ class RuntimeConfig:
             external_endpoint=env.get("AWS_ENDPOINT") or None,
             stack_name=env.get("STACK_NAME", "paygate"),
             variables={k: env[k] for k in PARAMETER_OF if env.get(k) is not None},
+            mode=mode,
+            state_dir=Path(env["EMULATOR_STATE_DIR"])
+            if env.get("EMULATOR_STATE_DIR")
+            else STATE_DIR,
         )
 
     @property
@@ -85,50 +107,96 @@ class RuntimeConfig:
         return f"http://localhost:{port}"
 
 
-def wait_for_port(host: str, port: int, timeout: float) -> None:
+def _child_setup() -> callable:
+    """Children get their own process group (a Ctrl-C in the terminal reaches only the runtime,
+    which stops them in order, quietly) and are told to stop if the runtime dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not Linux: no parent-death signal
+        libc = None
+
+    def setup() -> None:
+        os.setpgrp()
+        if libc is not None:
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return setup
+
+
+_CHILD_SETUP = _child_setup()
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Call `check` until it returns true; TimeoutError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex((host, port)) == 0:
+        try:
+            if check():
                 return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+        except (OSError, requests.RequestException):
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout}s")
 
 
 class Child:
     """A supervised process: restarted when it exits unexpectedly."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log: Path | None,
+        stop_timeout: float = 5,
+    ) -> None:
         self.name, self.args, self.env, self.log = name, args, env, log
+        self.stop_timeout = stop_timeout
         self.process: subprocess.Popen | None = None
         self.wanted = False
 
     def start(self) -> None:
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
-            self.args, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT if out else None
+            self.args,
+            env=self.env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            preexec_fn=_CHILD_SETUP,  # noqa: PLW1509 - only the main thread spawns
         )
         self.wanted = True
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, sig=signal.SIGTERM, timeout: float = 5) -> None:
+    def ask_to_stop(self, sig=signal.SIGTERM) -> None:
+        """Signal it to stop (it is not restarted any more)."""
         self.wanted = False
         if self.running():
             self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for it to exit; killed after `timeout` (its stop timeout by default)."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(self.stop_timeout if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, sig=signal.SIGTERM, timeout: float | None = None) -> None:
+        self.ask_to_stop(sig)
+        self.wait(timeout)
 
 
 class Runtime:
     """Starts, supervises and stops the local product."""
 
     def __init__(self, config: RuntimeConfig) -> None:
+        if config.mode not in (LOCAL, STACK):
+            raise ValueError(f"unknown mode {config.mode!r}")
         self.config = config
         self.children: dict[str, Child] = {}
         self.deployment: dict = {}
@@ -137,6 +205,7 @@ class Runtime:
             k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"
         }
         self.base_env.update(LOCAL_CREDENTIALS)
+        self._emulator_python_version: str | None = None
 
     # ------------------------------------------------------------------ helpers
     def _log(self, name: str) -> Path | None:
@@ -145,11 +214,29 @@ class Runtime:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         return self.config.log_dir / f"{name}.log"
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> Child:
-        child = Child(name, [sys.executable, *args], {**self.base_env, **env}, self._log(name))
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str], python: str | None = None, **kw
+    ) -> Child:
+        command = [python or sys.executable, *args]
+        child = Child(name, command, {**self.base_env, **env}, self._log(name), **kw)
         child.start()
         self.children[name] = child
         return child
+
+    def _auth_token_secret(self) -> str:
+        """AUTH_TOKEN_SECRET, else the one kept with the emulator's state (dashboard sessions
+        outlive a restart, as the data does), else a new one."""
+        if os.environ.get("AUTH_TOKEN_SECRET"):
+            return os.environ["AUTH_TOKEN_SECRET"]
+        state = self.config.state_dir
+        if state is None or self.config.external_endpoint:
+            return secrets.token_urlsafe(32)
+        path = state / "auth-token-secret"
+        if not path.exists():
+            state.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _parameters(self) -> dict[str, str]:
         c = self.config
@@ -163,8 +250,10 @@ class Runtime:
             "DemoLogin": "true",
             # Local receivers live on loopback; the deployed template keeps this false.
             "WebhookAllowPrivateTargets": "true",
-            "WorkerStatusSource": "heartbeat",
-            "AuthTokenSecret": os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32),
+            # Locally the pollers report through heartbeats; in the stack the mappings' states
+            # tell, as on AWS.
+            "WorkerStatusSource": "heartbeat" if c.mode == LOCAL else "event_source_mappings",
+            "AuthTokenSecret": self._auth_token_secret(),
             "CorsAllowedOrigins": ",".join(origins),
         }
         params.update({PARAMETER_OF[k]: v for k, v in c.variables.items()})
@@ -176,45 +265,89 @@ class Runtime:
         client = boto3.client("lambda", endpoint_url=self.config.endpoint)
         return client.get_function_configuration(FunctionName=name)
 
+    def function_env(self, logical_id: str, code_dir: Path) -> dict[str, str]:
+        """The environment the stack gave a function, with its code and the layer importable."""
+        env = function_env(self._function_config(logical_id), self.config.endpoint)
+        env["PYTHONPATH"] = f"{LAYER_DIR}:{code_dir}:{REPO}"
+        return env
+
+    def emulator_python_version(self) -> str:
+        """The Python the emulator runs the functions on (MiniStack uses its own interpreter)."""
+        if self._emulator_python_version is None:
+            out = subprocess.run(
+                [
+                    str(self.config.emulator_python),
+                    "-c",
+                    "import platform as p; print(p.python_version())",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            self._emulator_python_version = out.stdout.strip()
+        return self._emulator_python_version
+
+    def _bundle_python(self) -> str | None:
+        if self.config.mode == LOCAL:
+            return None  # the endpoint never runs the functions: plain code suffices
+        if self.config.external_endpoint:
+            return TEMPLATE_PYTHON
+        return ".".join(self.emulator_python_version().split(".")[:2])
+
+    @property
+    def api_url(self) -> str:
+        """Where the API answers: the local server, or API Gateway in the stack."""
+        if self.config.mode == LOCAL:
+            return self.config.url(self.config.api_port)
+        return api_url(self.deployment, self.config.endpoint)
+
     # ------------------------------------------------------------------ phases
     def start_emulator(self) -> None:
         c = self.config
         if c.external_endpoint:
             return
-        self._spawn(
-            "emulator",
-            ["-m", "infra.local.emulator", "--host", c.host, "--port", str(c.emulator_port)],
-            {},
-        )
-        wait_for_port(c.host, c.emulator_port, 15)
+        if not c.emulator_python.exists():
+            raise RuntimeError(f"{c.emulator_python} is missing: run `make setup` first")
+        args = ["-m", "infra.local.emulator", "--host", c.host, "--port", str(c.emulator_port)]
+        if c.state_dir is not None:
+            args += ["--state-dir", str(c.state_dir)]
+        # A clean stop writes the whole state to disk: give it time.
+        child = self._spawn("emulator", args, {}, python=str(c.emulator_python), stop_timeout=60)
+
+        def healthy() -> bool:
+            if not child.running():
+                raise RuntimeError(f"the emulator exited ({child.process.returncode}); see its log")
+            return requests.get(f"{c.endpoint}/_ministack/health", timeout=1).ok
+
+        wait_until(healthy, 15, "the emulator")
 
     def deploy_stack(self) -> None:
         os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.config.endpoint})
-        self.deployment = deploy(self.config.stack_name, self._parameters())
+        self.deployment = deploy(
+            self.config.stack_name, self._parameters(), bundle_python=self._bundle_python()
+        )
         self.left_out = self.deployment["left_out"]
-        if self.config.external_endpoint:
-            # LocalStack would run the functions itself on these mappings; here the local
-            # pollers consume the queues, so the endpoint's own mappings are switched off.
-            client = boto3.client("lambda")
-            for mapping in client.list_event_source_mappings()["EventSourceMappings"]:
-                client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+        consumers.hand_to(
+            consumers.RUNTIME if self.config.mode == LOCAL else consumers.EMULATOR, self.deployment
+        )
+
+    def seed(self) -> None:
+        """Seed the test merchant with the API function's environment (a step of every deploy)."""
+        env = self.function_env("ApiFunction", REPO / "functions" / "api")
+        subprocess.run(
+            [sys.executable, "-m", "infra.local.seed"],
+            env={**self.base_env, **env},
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_CHILD_SETUP,  # noqa: PLW1509
+        )
 
     def start_api(self) -> None:
-        config = self._function_config("ApiFunction")
-        env = function_env(config, self.config.endpoint)
-        env["PYTHONPATH"] = f"{LAYER_DIR}:{REPO / 'functions' / 'api'}:{REPO}"
-        self._spawn(
-            "api",
-            [
-                "-m",
-                "infra.local.api_server",
-                "--host",
-                self.config.host,
-                "--port",
-                str(self.config.api_port),
-            ],
-            env,
-        )
+        env = self.function_env("ApiFunction", REPO / "functions" / "api")
+        c = self.config
+        args = ["-m", "infra.local.api_server", "--host", c.host, "--port", str(c.api_port)]
+        self._spawn("api", args, env)
 
     def functions_with(self, event_type: str) -> dict[str, dict]:
         """Logical id → template resource of every function with an event of `event_type`."""
@@ -232,111 +365,130 @@ class Runtime:
 
     def start_schedules(self) -> None:
         for logical_id, resource in self.functions_with("Schedule").items():
-            config = self._function_config(logical_id)
             code_dir = REPO / resource["Properties"]["CodeUri"]
-            env = function_env(config, self.config.endpoint)
-            env["PYTHONPATH"] = f"{LAYER_DIR}:{code_dir}:{REPO}"
+            env = self.function_env(logical_id, code_dir)
             for event in resource["Properties"]["Events"].values():
                 if event["Type"] == "Schedule":
-                    self._spawn(
-                        f"schedule-{logical_id}",
-                        [
-                            "-m",
-                            "infra.local.scheduler",
-                            "--function-name",
-                            config["FunctionName"],
-                            "--code-dir",
-                            str(code_dir),
-                            "--handler",
-                            config["Handler"],
-                            "--schedule",
-                            event["Properties"]["Schedule"],
-                        ],
-                        env,
-                    )
+                    args = [
+                        "-m",
+                        "infra.local.scheduler",
+                        "--function-name",
+                        env["AWS_LAMBDA_FUNCTION_NAME"],
+                        "--code-dir",
+                        str(code_dir),
+                        "--handler",
+                        resource["Properties"]["Handler"],
+                        "--schedule",
+                        event["Properties"]["Schedule"],
+                    ]
+                    self._spawn(f"schedule-{logical_id}", args, env)
 
     def start_workers(self) -> None:
+        """Local mode: one poller process per worker function. Stack mode: the endpoint's
+        mappings are switched on again."""
+        if self.config.mode == STACK:
+            consumers.set_mappings(self.deployment, enabled=True)
+            return
         for logical_id, resource in self.worker_functions().items():
-            config = self._function_config(logical_id)
             code_dir = REPO / resource["Properties"]["CodeUri"]
-            env = function_env(config, self.config.endpoint)
-            env["PYTHONPATH"] = f"{LAYER_DIR}:{code_dir}:{REPO}"
-            self._spawn(
-                f"worker-{logical_id}",
-                [
-                    "-m",
-                    "infra.local.worker",
-                    "--function-name",
-                    config["FunctionName"],
-                    "--code-dir",
-                    str(code_dir),
-                    "--handler",
-                    config["Handler"],
-                ],
-                env,
-            )
+            env = self.function_env(logical_id, code_dir)
+            args = [
+                "-m",
+                "infra.local.worker",
+                "--function-name",
+                env["AWS_LAMBDA_FUNCTION_NAME"],
+                "--code-dir",
+                str(code_dir),
+                "--handler",
+                resource["Properties"]["Handler"],
+            ]
+            self._spawn(f"worker-{logical_id}", args, env)
 
     def stop_workers(self, sig=signal.SIGTERM) -> None:
+        """Stop consuming the queues: the local pollers, or the endpoint's mappings."""
+        if self.config.mode == STACK:
+            consumers.set_mappings(self.deployment, enabled=False)
+            return
         for name, child in self.children.items():
             if name.startswith("worker-"):
-                child.stop(sig)
+                child.ask_to_stop(sig)
+        for name, child in self.children.items():
+            if name.startswith("worker-"):
+                child.wait()
 
     def start_static(self) -> None:
         c = self.config
         for site, port in (("checkout", c.checkout_port), ("dashboard", c.dashboard_port)):
-            self._spawn(
-                site,
-                [
-                    "-m",
-                    "infra.local.static_server",
-                    site,
-                    "--host",
-                    c.host,
-                    "--port",
-                    str(port),
-                    "--api-url",
-                    c.url(c.api_port),
-                    "--checkout-url",
-                    c.url(c.checkout_port),
-                    # Read from the template here, once, not by each server at its start.
-                    "--headers",
-                    json.dumps(site_headers(site, c.url(c.api_port))),
-                ],
-                {"PYTHONPATH": str(REPO)},
-            )
+            args = ["-m", "infra.local.static_server", site, "--host", c.host, "--port", str(port)]
+            args += ["--api-url", self.api_url, "--checkout-url", c.url(c.checkout_port)]
+            # Read from the template here, once, not by each server at its start.
+            args += ["--headers", json.dumps(site_headers(site, self.api_url))]
+            self._spawn(site, args, {"PYTHONPATH": str(REPO)})
 
-    def wait_ready(self, timeout: float = 30) -> dict:
-        """Wait until /health says healthy (every part measured); returns its body."""
-        deadline = time.monotonic() + timeout
+    def wait_ready(self, timeout: float | None = None) -> dict:
+        """Wait until /health says healthy (every part measured); returns its body. In the
+        stack the first request also pays the API function's cold start."""
+        timeout = timeout or (30 if self.config.mode == LOCAL else 90)
         body: dict = {}
-        while time.monotonic() < deadline:
-            try:
-                body = requests.get(
-                    f"{self.config.url(self.config.api_port)}/health", timeout=2
-                ).json()
-                if body.get("status") == "healthy":
-                    return body
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"not healthy after {timeout}s: {body}")
+
+        def healthy() -> bool:
+            nonlocal body
+            body = requests.get(f"{self.api_url}/health", timeout=5).json()
+            return body.get("status") == "healthy"
+
+        try:
+            wait_until(healthy, timeout, "the API", interval=0.1)
+        except TimeoutError as exc:
+            raise TimeoutError(f"not healthy after {timeout}s: {body}") from exc
+        return body
+
+    def warm_workers(self) -> list[threading.Thread]:
+        """Stack mode: one empty batch per worker function, so each has a warm execution
+        environment before the first message (as a stack that has been running a while has);
+        returns the invoking threads."""
+        client = boto3.client("lambda")
+        threads = [
+            threading.Thread(
+                target=client.invoke,
+                kwargs={
+                    "FunctionName": self.deployment["resources"][logical_id],
+                    "Payload": b'{"Records": []}',
+                },
+                daemon=True,
+            )
+            for logical_id in self.worker_functions()
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def start(self) -> dict:
         self.start_emulator()
         self.deploy_stack()
-        self.start_api()
-        self.start_workers()
-        self.start_schedules()
+        self.seed()
+        warming = []
+        if self.config.mode == LOCAL:
+            self.start_api()
+            self.start_workers()
+            self.start_schedules()
+        else:
+            warming = self.warm_workers()
         self.start_static()
-        return self.wait_ready()
+        ready = self.wait_ready()
+        for thread in warming:
+            thread.join(timeout=60)
+        return ready
 
     def supervise_once(self) -> None:
-        """Restart any child that died while it was wanted. The emulator keeps its data in
-        memory only, so when it dies everything is redeployed from scratch (data is lost)."""
+        """Restart any child that died while it was wanted. When the emulator dies, it is
+        started again (it comes back with the state of its last clean stop, or empty), the stack
+        is deployed again and everything restarts on it."""
         emulator = self.children.get("emulator")
         if emulator is not None and emulator.wanted and not emulator.running():
             print(
-                "runtime: the emulator exited; its in-memory data is lost. Redeploying.", flush=True
+                "runtime: the emulator exited; what changed since its last clean stop is lost. "
+                "Starting it again.",
+                flush=True,
             )
             self.stop()
             self.children.clear()
@@ -351,47 +503,90 @@ class Runtime:
                 child.start()
 
     def stop(self) -> None:
-        order = [n for n in self.children if n != "emulator"] + ["emulator"]
-        for name in order:
-            if name in self.children:
-                self.children[name].stop()
+        """Stop every local process at once, then the emulator (which saves its state)."""
+        others = [c for n, c in self.children.items() if n != "emulator"]
+        for child in others:
+            child.ask_to_stop()
+        for child in others:
+            child.wait()
+        if "emulator" in self.children:
+            self.children["emulator"].stop()
 
 
-def main() -> None:
-    config = RuntimeConfig.from_env()
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM while starting."""
+
+
+def _summary(runtime: Runtime, ready: float) -> str:
+    c = runtime.config
+    lines = [f"\nPaygate is up (ready in {ready:.1f} s)"]
+    api = runtime.api_url
+    lines.append(f"  API            {api}   (try: curl {api}/health)")
+    checkout = c.url(c.checkout_port)
+    lines.append(f"  Checkout + SDK {checkout}/checkout.js  demo: {checkout}/demo")
+    lines.append(f"  Dashboard      {c.url(c.dashboard_port)}/login")
+    where = "MiniStack" if not c.external_endpoint else "the endpoint"
+    if c.mode == STACK:
+        python = (
+            f"Python {runtime.emulator_python_version()}"
+            if not c.external_endpoint
+            else "the endpoint's Python"
+        )
+        lines.append(
+            f"  AWS endpoint   {c.endpoint}  (stack '{c.stack_name}': API Gateway, Lambda on "
+            f"{python}, event source mappings and the schedule all run in {where})"
+        )
+    else:
+        lines.append(
+            f"  AWS endpoint   {c.endpoint}  (stack '{c.stack_name}'; its mappings and schedule "
+            "are off: local pollers and scheduler drive the functions)"
+        )
+    if c.state_dir is not None and not c.external_endpoint:
+        lines.append(
+            f"  Local data     {c.state_dir} (kept across clean stops; `make reset` empties it)"
+        )
+    if runtime.left_out:
+        kinds = collections.Counter(runtime.left_out.values())
+        lines.append(
+            f"  Not deployed ({where} cannot create them): "
+            + ", ".join(f"{n} × {kind}" for kind, n in sorted(kinds.items()))
+        )
+    lines.append("  Test merchant  X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789")
+    lines.append("Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--stack", action="store_true", help="run everything in the emulator (make run-stack)"
+    )
+    args = parser.parse_args(argv)
+    config = RuntimeConfig.from_env(mode=STACK if args.stack else LOCAL)
     runtime = Runtime(config)
-    stopping = False
+    state = {"stopping": False, "started": False}
 
     def on_signal(*_):
-        nonlocal stopping
-        stopping = True
+        state["stopping"] = True
+        if not state["started"]:
+            raise _Interrupted
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
     try:
         runtime.start()
-        ready = time.monotonic() - started
-        c = config
-        print(f"\nPaygate is up (ready in {ready:.1f} s)")
-        print(f"  API            {c.url(c.api_port)}   (try: curl {c.url(c.api_port)}/health)")
-        checkout = c.url(c.checkout_port)
-        print(f"  Checkout + SDK {checkout}/checkout.js  demo: {checkout}/demo")
-        print(f"  Dashboard      {c.url(c.dashboard_port)}/login")
-        print(f"  AWS endpoint   {c.endpoint}  (stack '{c.stack_name}')")
-        if runtime.left_out:
-            kinds = collections.Counter(runtime.left_out.values())
-            print(
-                "  Not deployed locally (the emulator cannot create them; Chalice's server stands "
-                "in for API Gateway, the static servers on the site ports for CloudFront): "
-                + ", ".join(f"{n} × {kind}" for kind, n in sorted(kinds.items()))
-            )
-        print("  Test merchant  X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789")
-        print("Ctrl-C stops everything.", flush=True)
-        while not stopping:
+        state["started"] = True
+        print(_summary(runtime, time.monotonic() - started), flush=True)
+        while not state["stopping"]:
             runtime.supervise_once()
             time.sleep(0.5)
+    except _Interrupted:
+        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("Stopping…", flush=True)
         runtime.stop()
         print("Paygate stopped.", flush=True)
 

@@ -9,6 +9,8 @@ import signal
 import threading
 from pathlib import Path
 
+import boto3
+
 from infra.local.lambda_runtime import LambdaContext, load_handler
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -32,7 +34,21 @@ def scheduled_event(rule: str) -> dict:
     }
 
 
+def check_rules_disabled(lambda_client, events_client, function_name: str) -> None:
+    """The endpoint's own rules for this function must be off (infra.deploy.consumers), or the
+    function would run twice per tick."""
+    arn = lambda_client.get_function_configuration(FunctionName=function_name)["FunctionArn"]
+    names = events_client.list_rule_names_by_target(TargetArn=arn).get("RuleNames", [])
+    enabled = [n for n in names if events_client.describe_rule(Name=n)["State"] != "DISABLED"]
+    if enabled:
+        raise SystemExit(
+            f"scheduler: {function_name}: rules {enabled} are enabled on the endpoint, which "
+            "would run it too; refusing to schedule it"
+        )
+
+
 def run(function_name: str, code_dir: Path, handler_path: str, every: int) -> None:
+    check_rules_disabled(boto3.client("lambda"), boto3.client("events"), function_name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -24,19 +24,32 @@ def _queue_url(sqs, arn: str) -> str:
     return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
+def owned_mappings(lambda_client, function_name: str) -> list[dict]:
+    """The function's event source mappings, which this process consumes in the endpoint's
+    place. The runtime disabled them on the endpoint (infra.deploy.consumers); one still
+    enabled there means two consumers, so this refuses to start."""
+    mappings = lambda_client.list_event_source_mappings(FunctionName=function_name)
+    mappings = mappings["EventSourceMappings"]
+    enabled = [m["UUID"] for m in mappings if m.get("State") != "Disabled"]
+    if enabled:
+        raise SystemExit(
+            f"worker: {function_name}: mappings {enabled} are not disabled on the endpoint, "
+            "which would consume the same queues; refusing to poll them too"
+        )
+    return mappings
+
+
 def run(function_name: str, code_dir: Path, handler_path: str, timeout: int) -> None:
-    """Poll every enabled mapping of `function_name` until SIGTERM/SIGINT."""
-    from paygate.db.connection import warm_up
+    """Poll every mapping of `function_name` until SIGTERM/SIGINT."""
     from paygate.wiring import services  # after the env is in place (table names bind at import)
 
-    warm_up()  # as Lambda's init phase would, before the first message
+    services()  # the wiring and its clients, before the first message
     sqs = boto3.client("sqs")
-    mappings = boto3.client("lambda").list_event_source_mappings(FunctionName=function_name)
+    mappings = owned_mappings(boto3.client("lambda"), function_name)
     handler = load_handler(code_dir, handler_path)
     pollers = [
         Poller(sqs, m, _queue_url(sqs, m["EventSourceArn"]), handler, function_name, timeout)
-        for m in mappings["EventSourceMappings"]
-        if m.get("State", "Enabled") == "Enabled"
+        for m in mappings
     ]
     for poller in pollers:
         poller.start()

@@ -45,6 +45,23 @@ def wait_for_event(page, kind: str) -> dict:
     return next(e for e in events(page) if e["type"] == kind)
 
 
+def listen_for_messages(page) -> None:
+    """Record the type of every message the merchant page receives, after the SDK's listener."""
+    page.evaluate(
+        "window.received = []; "
+        "window.addEventListener('message', e => window.received.push(e.data && e.data.type))"
+    )
+
+
+def wait_until_handled(page, sender, target: str = "window.parent") -> None:
+    """Post a marker from `sender` (a Page or Frame) and wait until the merchant page got it:
+    messages from one sender arrive in order, so everything it posted before was handled by
+    then (instead of sleeping and hoping the SDK had its chance to misbehave)."""
+    marker = f"handled-marker-{id(sender)}"
+    sender.evaluate(f"m => {target}.postMessage({{type: m}}, '*')", marker)
+    page.wait_for_function("m => window.received.includes(m)", arg=marker)
+
+
 def test_global_is_the_class_and_requires_key_and_order(page, merchant_site):
     page.goto(merchant_site + "/shop.html")
     shape = page.evaluate("""() => ({
@@ -85,12 +102,10 @@ def test_open_builds_the_modal_with_the_checkout_iframe(page, stack, merchant_si
     expect(frame.locator(tid("vpa-input"))).to_be_visible()
     box = page.locator(".modal-content").bounding_box()
     assert 400 <= box["width"] <= 480 and box["height"] >= 560  # a centred card on desktop
-    page.wait_for_timeout(300)  # let the opening animation finish for the picture
     screenshot(page, "modal-desktop-1280x800")
 
     frame.locator(tid("method-card")).click()
     expect(frame.locator(tid("card-number-input"))).to_be_visible()
-    page.wait_for_timeout(200)  # the tab's transition
     screenshot(page, "modal-desktop-card-1280x800")
 
 
@@ -200,6 +215,7 @@ def test_cancel_inside_the_checkout_sends_close_modal(page, stack, merchant_site
 def test_messages_from_other_origins_or_frames_are_ignored(page, stack, merchant_site):
     order = stack.create_order(50000)
     open_checkout(page, merchant_site, order["id"])
+    listen_for_messages(page)
     forged = [
         {"type": "payment_success", "data": {"paymentId": "pay_forgedforgedforg"}},
         {"type": "payment_failed", "data": {"paymentId": "pay_forgedforgedforg"}},
@@ -220,7 +236,8 @@ def test_messages_from_other_origins_or_frames_are_ignored(page, stack, merchant
     assert impostor.evaluate("location.origin") == stack.checkout
     for message in forged:
         impostor.evaluate("m => window.parent.postMessage(m, '*')", message)
-    page.wait_for_timeout(500)
+    wait_until_handled(page, page, target="window")
+    wait_until_handled(page, impostor)
     expect(page.locator(MODAL)).to_be_visible()
     assert events(page) == []
 
@@ -248,8 +265,19 @@ def test_checkout_url_option_overrides_the_script_origin(page, stack, merchant_s
     assert default == stack.checkout
 
 
+def phone(new_page):
+    """A 360 x 640 phone: touch, mobile viewport rules, two device pixels per CSS pixel."""
+    return new_page(MOBILE, is_mobile=True, has_touch=True, device_scale_factor=2)
+
+
 def test_modal_is_usable_on_a_360px_phone(new_page, stack, merchant_site, screenshot):
-    page = new_page(MOBILE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    # This test used to fail about one run in three: "clicking UPI did not show the UPI form".
+    # The click after a screenshot never reached the checkout frame: Chromium's device-scale
+    # screenshot of an emulated 2x phone could leave the cross-site iframe's input routing
+    # stale, so the click landed on the merchant page's <iframe> element. The page was right;
+    # the screenshot fixture now takes CSS-scale pictures (see conftest.screenshot), and
+    # test_screenshots_leave_the_checkout_frame_clickable below keeps it that way.
+    page = phone(new_page)
     order = stack.create_order(50000)
     frame = open_checkout(page, merchant_site, order["id"])
 
@@ -272,10 +300,10 @@ def test_modal_is_usable_on_a_360px_phone(new_page, stack, merchant_site, screen
         assert box["x"] + box["width"] <= 360
     name = checkout_frame.locator("#merchant-name").bounding_box()
     assert name["x"] + name["width"] <= close["x"]
-    page.wait_for_timeout(300)
     screenshot(page, "modal-mobile-360x640")
 
     frame.locator(tid("method-card")).click()
+    expect(frame.locator(tid("card-form"))).to_be_visible()
     for test_id in ("card-number-input", "expiry-input", "cvv-input", "cardholder-name-input"):
         box = frame.locator(tid(test_id)).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360
@@ -324,10 +352,32 @@ def test_its_own_iframe_on_another_origin_is_not_trusted(page, stack, merchant_s
         arg=merchant_site,
     )
     moved = iframe.content_frame()
+    listen_for_messages(page)
     for kind in ("payment_success", "close_modal"):
         moved.evaluate(
             "kind => window.parent.postMessage({type: kind, data: {paymentId: 'pay_x'}}, '*')", kind
         )
-    page.wait_for_timeout(500)
+    wait_until_handled(page, moved)
     expect(page.locator(MODAL)).to_be_visible()
     assert events(page) == []
+
+
+def test_screenshots_leave_the_checkout_frame_clickable(new_page, stack, merchant_site, screenshot):
+    """Every picture is followed by a tap in the cross-site checkout frame on a 2x phone, which
+    must reach it. With device-scale screenshots about one tap in three was lost here (the
+    360 px flake of issue 14); twelve rounds make that failure all but certain."""
+    page = phone(new_page)
+    order = stack.create_order(50000)
+    frame = open_checkout(page, merchant_site, order["id"])
+    # A tap the browser fails to route into the checkout lands on the <iframe> element here.
+    page.evaluate(
+        "window.tapsOnTheFrame = 0; document.addEventListener('pointerdown', e => {"
+        " if (e.target.tagName === 'IFRAME') window.tapsOnTheFrame++; }, true)"
+    )
+    for round_ in range(12):
+        method = ("card", "upi")[round_ % 2]
+        screenshot(page, "modal-mobile-switching-360x640")
+        frame.locator(tid(f"method-{method}")).click()
+        expect(frame.locator(tid(f"method-{method}"))).to_have_attribute("aria-selected", "true")
+        expect(frame.locator(tid(f"{method}-form"))).to_be_visible()
+    assert page.evaluate("window.tapsOnTheFrame") == 0

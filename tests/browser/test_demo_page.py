@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.checkout_flows import SETTLE_TIMEOUT, SUCCESS_VPA, pay_upi, tid
+from tests.browser.checkout_flows import SETTLE_TIMEOUT, SUCCESS_VPA, pay_upi, tid, type_into
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +15,7 @@ def test_demo_creates_an_order_and_pays_it_in_the_modal(page, stack, screenshot)
     expect(page.get_by_text("Local demo only.")).to_be_visible()
     screenshot(page, "demo-page-1280x800")
 
-    page.locator(tid("demo-amount-input")).fill("250")
+    type_into(page.locator(tid("demo-amount-input")), "250")
     with page.expect_response(lambda r: r.url.endswith("/api/v1/orders")) as created:
         page.locator(tid("demo-pay-button")).click()
     assert created.value.status == 201
@@ -38,7 +38,7 @@ def test_demo_creates_an_order_and_pays_it_in_the_modal(page, stack, screenshot)
 def test_demo_opens_the_checkout_for_an_existing_order(page, stack):
     order = stack.create_order(9900)
     page.goto(stack.checkout + "/")
-    page.locator(tid("demo-order-id-input")).fill(order["id"])
+    type_into(page.locator(tid("demo-order-id-input")), order["id"])
     page.locator(tid("demo-open-button")).click()
     frame = page.frame_locator(tid("payment-iframe"))
     expect(frame.locator(tid("order-amount"))).to_have_text("₹99.00")

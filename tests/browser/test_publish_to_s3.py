@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 
 import boto3
@@ -35,6 +36,7 @@ def test_publish_sdk_site_to_the_stack_bucket(stack, s3):
         "checkout.js",
         "checkout.html",
         "checkout-page.js",
+        "checkout-fields.js",
         "checkout.css",
         "demo.html",
         "demo.js",
@@ -51,6 +53,12 @@ def test_publish_sdk_site_to_the_stack_bucket(stack, s3):
     kind, cache, body = head("checkout.js")
     assert kind.startswith("application/javascript") and cache == "public, max-age=300"
     assert body == (SDK / "checkout.js").read_bytes()
+    # Every script the hosted page loads goes up as JavaScript (its CSP will allow only 'self').
+    for src in re.findall(r'<script src="/([^"]+)"', (SDK / "checkout.html").read_text()):
+        if src != "config.js":
+            kind, cache, body = head(src)
+            assert kind.startswith("application/javascript") and cache == "public, max-age=300"
+            assert body == (SDK / src).read_bytes()
     kind, cache, _ = head("checkout.css")
     assert kind.startswith("text/css") and cache == "public, max-age=300"
     kind, cache, body = head("checkout.html")

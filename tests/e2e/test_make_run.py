@@ -1,63 +1,70 @@
-"""`make run`'s entry point as a user runs it: comes up, prints the URLs, Ctrl-C stops it all."""
+"""`make run` / `make run-stack` as a user runs them: they come up, print the URLs, keep the local
+data across a clean restart, and Ctrl-C stops everything quietly."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
 
-from tests.support.stack import free_port
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.stack import REPO, TEST_HEADERS, Run, listening
 
 
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def test_runtime_comes_up_prints_urls_and_stops_on_ctrl_c():
-    ports = {
-        name: free_port()
-        for name in ("API_PORT", "CHECKOUT_PORT", "DASHBOARD_PORT", "EMULATOR_PORT")
-    }
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "STACK_NAME": "paygate-run"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.runtime"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if "Ctrl-C stops everything" in line or process.poll() is not None:
-                break
-        output = "".join(lines)
-        ready = re.search(r"Paygate is up \(ready in ([\d.]+) s\)", output)
-        assert ready, output
-        assert float(ready.group(1)) < 15
-        assert f"http://localhost:{ports['API_PORT']}" in output
-        assert f"http://localhost:{ports['CHECKOUT_PORT']}/checkout.js" in output
-        assert f"http://localhost:{ports['DASHBOARD_PORT']}/login" in output
-        health = requests.get(f"http://localhost:{ports['API_PORT']}/health", timeout=5).json()
-        assert health["status"] == "healthy"
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    assert "Paygate stopped." in process.stdout.read()
+def stop_quietly(run: Run) -> None:
+    output = run.ctrl_c()
+    assert "Paygate stopped." in output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     time.sleep(0.5)
-    assert not any(listening(port) for port in ports.values()), ports
+    assert not any(listening(port) for port in run.ports.values()), run.ports
+
+
+def test_comes_up_keeps_data_across_clean_restarts_and_stops_quietly(stack_mode, tmp_path):
+    state = tmp_path / "state"
+    first = Run(stack_mode, state)
+    try:
+        output = first.wait_up()
+        # How fast it comes up is a benchmark figure (bench/payments.py prints it), not a test.
+        assert re.search(r"Paygate is up \(ready in [\d.]+ s\)", output), output
+        if stack_mode == "local":
+            assert f"  API            http://localhost:{first.ports['API_PORT']}" in output
+        else:  # API Gateway in the emulator
+            assert re.search(
+                r"^  API +http://127\.0\.0\.1:\d+/_aws/execute-api/\w+/api ", output, re.M
+            )
+        assert f"http://localhost:{first.ports['CHECKOUT_PORT']}/checkout.js" in output
+        assert f"http://localhost:{first.ports['DASHBOARD_PORT']}/login" in output
+        assert requests.get(f"{first.api}/health", timeout=10).json()["status"] == "healthy"
+        config = requests.get(
+            f"http://localhost:{first.ports['DASHBOARD_PORT']}/config.js", timeout=5
+        )
+        assert first.api in config.text  # the dashboard calls the API that was printed
+        order = requests.post(
+            f"{first.api}/api/v1/orders", json={"amount": 4200}, headers=TEST_HEADERS, timeout=10
+        ).json()
+    finally:
+        stop_quietly(first)
+
+    second = Run(stack_mode, state)  # a clean stop kept the data
+    try:
+        assert "Paygate is up" in second.wait_up()
+        again = requests.get(
+            f"{second.api}/api/v1/orders/{order['id']}", headers=TEST_HEADERS, timeout=10
+        )
+        assert again.status_code == 200 and again.json()["amount"] == 4200
+    finally:
+        stop_quietly(second)
+
+    subprocess.run(
+        ["make", "-s", "reset", f"EMULATOR_STATE_DIR={state}"], cwd=REPO, check=True, timeout=60
+    )
+    third = Run(stack_mode, state)  # `make reset`: empty again
+    try:
+        assert "Paygate is up" in third.wait_up()
+        gone = requests.get(
+            f"{third.api}/api/v1/orders/{order['id']}", headers=TEST_HEADERS, timeout=10
+        )
+        assert gone.status_code == 404
+    finally:
+        stop_quietly(third)

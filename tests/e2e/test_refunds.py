@@ -52,7 +52,8 @@ def test_partials_overdraw_and_states(stack):
     assert stack.call("POST", path, json={"amount": 7000}).status_code == 201
     over = stack.call("POST", path, json={"amount": 1})
     assert over.status_code == 400
-    assert over.json()["error"] == {"code": "BAD_REQUEST_ERROR", "description": EXCEEDS}
+    error = over.json()["error"]
+    assert (error["code"], error["description"]) == ("BAD_REQUEST_ERROR", EXCEEDS)
     assert stack.call("POST", path, json={"amount": "5"}).status_code == 400
     unknown = stack.call(
         "POST", "/api/v1/payments/pay_0000000000000000/refunds", json={"amount": 1}

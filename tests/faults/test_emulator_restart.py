@@ -1,5 +1,7 @@
-"""The emulator killed mid-run: moto keeps no state on disk, so the runtime redeploys a fresh
-stack and the product comes back healthy, with the local data gone (documented)."""
+"""The emulator killed mid-run: MiniStack writes its state to disk only when it stops cleanly, so
+the runtime starts it again with the state of its last clean stop (here: none, the stack's state
+directory is fresh), redeploys, reseeds, and the product comes back healthy without what changed
+since (documented in the README)."""
 
 from __future__ import annotations
 
@@ -21,5 +23,5 @@ def test_emulator_killed_is_redeployed_and_healthy_again(stack):
     seeded = requests.get(stack.api + "/api/v1/test/merchant", timeout=5).json()
     assert seeded["seeded"] is True
     gone = requests.get(f"{stack.api}/api/v1/orders/{order['id']}", headers=TEST_HEADERS, timeout=5)
-    assert gone.status_code == 404  # in-memory emulator: data does not survive it
+    assert gone.status_code == 404  # written after the last clean stop: lost with the crash
     assert stack.create_order(800)["status"] == "created"

@@ -1,16 +1,25 @@
-"""The local stack for e2e and browser tests: the same Runtime as `make run`, on free ports."""
+"""The local stack for e2e and browser tests: the same Runtime as `make run` (mode "local") or
+`make run-stack` (mode "stack"), on free ports, with a fresh emulator state directory."""
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from infra.local.runtime import Runtime, RuntimeConfig
+from infra.local.runtime import LOCAL, Runtime, RuntimeConfig
 
+REPO = Path(__file__).resolve().parents[2]
 TEST_KEY = "key_test_abc123"
 TEST_SECRET = "secret_test_xyz789"
 TEST_HEADERS = {"X-Api-Key": TEST_KEY, "X-Api-Secret": TEST_SECRET}
@@ -22,13 +31,70 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Run:
+    """`python -m infra.local.runtime` (what `make run` runs) in a terminal of its own."""
+
+    def __init__(self, mode: str, state_dir: Path, extra_env: dict[str, str] | None = None):
+        self.ports = {
+            name: free_port()
+            for name in ("API_PORT", "CHECKOUT_PORT", "DASHBOARD_PORT", "EMULATOR_PORT")
+        }
+        env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}}
+        env.update({"STACK_NAME": "paygate-run", "EMULATOR_STATE_DIR": str(state_dir)})
+        env.update(extra_env or {})
+        env.pop("AWS_ENDPOINT_URL", None)
+        args = [sys.executable, "-m", "infra.local.runtime"] + (
+            ["--stack"] if mode == "stack" else []
+        )
+        self.process = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own terminal: Ctrl-C reaches its process group only
+        )
+        self.lines: list[str] = []
+
+    def wait_up(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            self.lines.append(line)
+            if "Ctrl-C stops everything" in line or self.process.poll() is not None:
+                break
+        return "".join(self.lines)
+
+    @property
+    def api(self) -> str:
+        found = re.search(r"^  API +(\S+)", "".join(self.lines), re.MULTILINE)
+        assert found, "".join(self.lines)
+        return found.group(1)
+
+    def ctrl_c(self) -> str:
+        """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=90)
+        return "".join(self.lines) + self.process.stdout.read()
+
+
 @dataclass
 class Stack:
     runtime: Runtime
 
     @property
     def api(self) -> str:
-        return self.runtime.config.url(self.runtime.config.api_port)
+        return self.runtime.api_url
+
+    @property
+    def mode(self) -> str:
+        return self.runtime.config.mode
 
     @property
     def checkout(self) -> str:
@@ -63,8 +129,9 @@ class Stack:
         return response.json()
 
 
-def start_stack(log_dir, **variables: str) -> Stack:
-    """Start emulator, deploy, API, workers and static servers on free ports."""
+def start_stack(log_dir, mode: str = LOCAL, **variables: str) -> Stack:
+    """Start emulator, deploy, API, workers and static servers on free ports; the emulator's
+    state lives in `log_dir`/state, empty at start."""
     config = RuntimeConfig(
         api_port=free_port(),
         checkout_port=free_port(),
@@ -72,6 +139,8 @@ def start_stack(log_dir, **variables: str) -> Stack:
         emulator_port=free_port(),
         stack_name="paygate-test",
         log_dir=log_dir,
+        mode=mode,
+        state_dir=log_dir / "state",
         variables={
             "TEST_MODE": "true",
             "TEST_PROCESSING_DELAY": "1000",

@@ -16,6 +16,8 @@ from paygate.wiring import services
 
 logger = Logger(service="paygate-api")
 MAX_JSON_DEPTH = 32
+# U+FFFD: what API Gateway puts in place of bytes that are not UTF-8.
+REPLACEMENT = "\ufffd".encode()
 _CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 _CORS_HEADERS = "Content-Type,Authorization,X-Api-Key,X-Api-Secret,Idempotency-Key"
 
@@ -83,6 +85,9 @@ def json_body(request, required: bool = True):
         if required:
             raise BadRequest("Request body must be a JSON object")
         return None
+    if REPLACEMENT in raw:
+        # API Gateway hands the function a text body: bytes that are not UTF-8 arrive as U+FFFD.
+        raise BadRequest("Malformed JSON in request body (not UTF-8)")
     try:
         value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:

@@ -82,6 +82,12 @@ def process_batch(
     """Run `record_handler` over every record (up to `concurrency` at once); failures go back
     as `batchItemFailures` and the job counters of `kind` (shown by /api/v1/test/jobs/status)
     are updated."""
+    if not event.get("Records"):
+        # Lambda never sends an empty batch; a warm-up ping does (run-stack warms every worker
+        # once after a deploy): build the services and their clients now, not on the first real
+        # message. Powertools would refuse an empty batch as an unknown event type.
+        services()
+        return {"batchItemFailures": []}
     # A processor per invocation: its state is per batch, and the local runtime runs several
     # batches of one function at once in threads, as Lambda runs them in separate sandboxes.
     processor = ConcurrentBatchProcessor(

@@ -1,4 +1,5 @@
-"""Builds the services once per process, lazily (so importing costs nothing at cold start)."""
+"""Builds the services once per process, lazily (so importing costs nothing at cold start), and
+with them every AWS client the process will use (so no request pays for building one)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Services:
 @lru_cache(maxsize=1)
 def services() -> Services:
     """The process's services, wired to their repositories and queues."""
+    from paygate.db.connection import warm_up
     from paygate.db.counters import CounterRepository
     from paygate.db.events import EventRepository
     from paygate.db.merchants import MerchantRepository
@@ -64,6 +66,7 @@ def services() -> Services:
     )
 
     settings = get_settings()
+    warm_up()
     merchant_repo = MerchantRepository()
     counters = CounterRepository()
     payment_repo = PaymentRepository()

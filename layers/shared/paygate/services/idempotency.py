@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from paygate.db.connection import dynamodb_client
 from paygate.errors import BadRequest, IdempotencyKeyInUse, IdempotencyKeyReused
 from paygate.jsonutil import dumps
 from paygate.security import redact_card
@@ -55,8 +56,11 @@ class IdempotentRequests:
         )
 
     def _build(self) -> Callable:
-        # Powertools makes its boto3 client at construction: build on first use, not at import.
-        persistence = DynamoDBPersistenceLayer(table_name=self._table_name)
+        # Powertools makes its boto3 client at construction: build on first use, not at import,
+        # and share the process's one DynamoDB client (one model parse, one connection pool).
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self._table_name, boto3_client=dynamodb_client()
+        )
 
         @idempotent_function(
             data_keyword_argument="request", persistence_store=persistence, config=self.config

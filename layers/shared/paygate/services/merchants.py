@@ -85,16 +85,20 @@ class MerchantService:
         self.login_limits = login_limits
 
     def seed_test_merchant(self) -> bool:
-        """Create the test merchant of CONTRACT §1 if it is missing; True if it was created."""
+        """Create the test merchant of CONTRACT §1 if it is missing; True if it was created. A
+        merchant kept from an earlier run (local data persists) takes the configured
+        TEST_MERCHANT_WEBHOOK_URL, when one is set."""
         now = clock.iso()
+        url = self.settings.test_merchant_webhook_url
         merchant = MerchantModel(
-            **TEST_MERCHANT,
-            webhook_url=self.settings.test_merchant_webhook_url,
-            seeded=True,
-            created_at=now,
-            updated_at=now,
+            **TEST_MERCHANT, webhook_url=url, seeded=True, created_at=now, updated_at=now
         )
-        return self.repo.create(merchant)
+        if self.repo.create(merchant):
+            return True
+        existing = self.repo.get(TEST_MERCHANT["id"])
+        if url and existing is not None and existing.webhook_url != url:
+            self.repo.update_fields(existing, webhook_url=url, updated_at=now)
+        return False
 
     def test_merchant(self) -> MerchantModel:
         merchant = self.repo.get(TEST_MERCHANT["id"])

@@ -1,28 +1,31 @@
-"""Adjustments that make moto behave like AWS for Paygate's local runtime and tests.
+"""Adjustments that make moto (in-process, `mock_aws`) behave like AWS for the integration tier,
+which is their only user (`make run` runs on MiniStack, see infra/local/ministack_patches.py).
 
-- SQS queues do not invoke Lambda themselves (the local pollers do, as the Lambda service does).
+- SQS queues do not invoke Lambda themselves (the tests drive the handlers, as the Lambda service
+  would).
 - A delayed SQS message is seen by a long poll as soon as it becomes visible, and a receive
   costs O(messages) rather than O(messages²).
-- The server does not rescan its own package folder nor re-inspect classes for every request.
-- DynamoDB writes are atomic: conditional writes and transactions are serialised, as DynamoDB
-  isolates them, and a transaction rolls back only the items it touched (moto deep-copies every
-  table a transaction names, which makes each transaction as slow as the table is large).
+- DynamoDB reads see whole items (a copy taken between writes), and writes are atomic:
+  conditional writes and transactions are serialised, as DynamoDB isolates them, and a
+  transaction rolls back only the items it touched (moto deep-copies every table a transaction
+  names, which makes each transaction as slow as the table is large).
+
+`CANNOT_CREATE` lists what moto's CloudFormation accepts but cannot build (the SAM-generated REST
+API: "The REST API doesn't contain any methods"; CloudFront): the tier's deploy leaves them out.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import threading
 import time
 import types
 
-from moto import backends
-from moto.core import responses as core_responses
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
 from moto.sqs import models as sqs_models
 
+CANNOT_CREATE = ("AWS::ApiGateway::", "AWS::CloudFront::")
 _original_init = sqs_models.Queue.__init__
 _original_wait = sqs_models.Queue.wait_for_messages
 
@@ -30,7 +33,7 @@ _original_wait = sqs_models.Queue.wait_for_messages
 class _PolledElsewhere(dict):
     """moto invokes a queue's Lambda itself on every SendMessage (through Docker, which is
     absent here), receiving — and so counting towards the DLQ — every visible message. Here the
-    local pollers play the Lambda service's part, so queues keep no mappings of their own."""
+    tests play the Lambda service's part, so queues keep no mappings of their own."""
 
     def __setitem__(self, key, value) -> None:
         return None
@@ -100,12 +103,17 @@ def _serialised(name):
     return write
 
 
-@functools.cache
-def _moto_modules() -> tuple[str, ...]:
-    return tuple(_list_modules())
+def _snapshot(name):
+    """Reads see a copy taken under the write lock: moto updates items in place, and a reader
+    serialising an item while a writer adds an attribute fails with "dictionary changed size
+    during iteration" (DynamoDB never shows a half-written item)."""
+    original = getattr(_Backend, name)
 
+    def read(self, *args, **kwargs):
+        with _WRITE_LOCK:
+            return copy.deepcopy(original(self, *args, **kwargs))
 
-_list_modules = backends.list_of_moto_modules
+    return read
 
 
 def _unix_time(dt=None) -> float:
@@ -126,13 +134,6 @@ def _retained(self, queue_name: str, message) -> bool:
 
 def apply() -> None:
     """Patch moto's SQS and DynamoDB models (idempotent)."""
-    # moto's server lists its package directory on disk for every request, and inspects the
-    # response class's methods for every request; both answers are fixed.
-    backends.list_of_moto_modules = _moto_modules
-    if not hasattr(core_responses.method_names_from_class, "cache_info"):
-        core_responses.method_names_from_class = functools.cache(
-            core_responses.method_names_from_class
-        )
     # Every received message computed every queue attribute (each a scan of the queue) to read
     # its retention period, and every clock read went through datetime: O(n²) per long poll.
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained
@@ -144,3 +145,6 @@ def apply() -> None:
     for name in ("put_item", "update_item", "delete_item"):
         setattr(_Backend, name, _serialised(name))
     _Backend.transact_write_items = _transact_write_items
+    for name in ("get_item", "query", "scan"):
+        if getattr(getattr(_Backend, name), "__name__", "") != "read":
+            setattr(_Backend, name, _snapshot(name))

@@ -1,0 +1,91 @@
+"""Each workaround in infra/local/ministack_patches.py, measured without and with it (docs/
+ministack.md reports them upstream-style). The "without" half checks that the pinned MiniStack
+still behaves as reported: when a release fixes one, its test says so and the patch can go."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+from infra.local import ministack_patches
+from infra.local.runtime import EMULATOR_PYTHON
+from tests.support.stack import REPO
+
+PROBE = REPO / "tests" / "emulator" / "ministack_probe.py"
+
+
+def probe(case: str, patched: bool) -> dict:
+    if not EMULATOR_PYTHON.exists():
+        pytest.fail(f"{EMULATOR_PYTHON} is missing: run `make setup`")
+    out = subprocess.run(
+        [str(EMULATOR_PYTHON), str(PROBE), case, "--patched" if patched else "--unpatched"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_long_poll_wakes_on_arrival_and_at_visibility():
+    before, after = probe("long_poll", False), probe("long_poll", True)
+    # MiniStack re-checks every 100 ms: a waiting receive sees a new message ~50 ms late.
+    assert before["arrival_ms"] >= 20, before
+    assert after["arrival_ms"] < before["arrival_ms"] / 4, (before, after)
+    # A delayed message is returned when it becomes visible, not at the next 100 ms tick.
+    assert after["delayed_ms"] < 50, after
+
+
+def test_warm_invocations_do_not_wait_for_log_lines():
+    before, after = probe("log_drain", False), probe("log_drain", True)
+    assert before["warm_ms"] >= 45, before  # the 50 ms wait for a log line that never comes
+    assert after["warm_ms"] < 25, after
+
+
+def test_openapi_import_keeps_any_methods_and_gateway_responses():
+    before, after = probe("openapi_import", False), probe("openapi_import", True)
+    assert before == {"methods": ["POST"], "missing_token_status": None}
+    assert after == {"methods": ["ANY", "POST"], "missing_token_status": "404"}
+
+
+def test_invocations_beyond_the_cap_wait_for_an_environment():
+    before, after = probe("environment_cap", False), probe("environment_cap", True)
+    assert before["environments"] == 2 and not before["second_is_first"]  # one process each
+    assert after["environments"] == 1 and after["second_is_first"]
+    assert after["waited_s"] >= 0.25  # it waited for the first one to be released
+
+
+class FakeSqs:
+    """MiniStack's sqs module as the mappings' wake-up reads it."""
+
+    def __init__(self, visible_at: list[float]) -> None:
+        messages = [{"visible_at": t} for t in visible_at]
+        self._queues = type("Scoped", (), {"_data": {"q": {"messages": messages}}})()
+
+
+def test_mapping_poller_wakes_when_the_next_message_becomes_visible():
+    now = time.time()
+    wake = ministack_patches._WakeAtNextVisibility(threading.Event(), FakeSqs([now + 0.2]))
+    started = time.monotonic()
+    assert wake.wait(5) is False
+    assert 0.15 <= time.monotonic() - started < 2  # not MiniStack's idle second (or five)
+
+
+def test_mapping_poller_still_wakes_on_a_set():
+    event = threading.Event()
+    wake = ministack_patches._WakeAtNextVisibility(event, FakeSqs([]))
+    threading.Timer(0.1, wake.set).start()
+    started = time.monotonic()
+    assert wake.wait(5) is True and time.monotonic() - started < 2
+
+
+def test_next_visible_ignores_messages_already_visible():
+    now = time.time()
+    messages = [{"visible_at": now - 1}, {"visible_at": now + 3}, {"visible_at": now + 1}]
+    assert ministack_patches.next_visible(messages, now) == now + 1
+    assert ministack_patches.next_visible(messages[:1], now) is None
