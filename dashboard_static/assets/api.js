@@ -334,6 +334,30 @@
     );
   }
 
+  /** Ask in the page's `confirm-dialog` (title, text, the action's button label); resolves
+   *  true when confirmed, false when cancelled (Cancel, Escape). */
+  function confirmAction(title, text, action) {
+    var dialog = byTestId("confirm-dialog");
+    byTestId("confirm-title").textContent = title;
+    byTestId("confirm-text").textContent = text;
+    byTestId("confirm-button").textContent = action;
+    return new Promise(function (resolve) {
+      function done(answer) {
+        byTestId("confirm-button").removeEventListener("click", yes);
+        byTestId("confirm-cancel-button").removeEventListener("click", no);
+        dialog.removeEventListener("cancel", no);
+        if (dialog.open) dialog.close();
+        resolve(answer);
+      }
+      function yes() { done(true); }
+      function no() { done(false); }
+      byTestId("confirm-button").addEventListener("click", yes);
+      byTestId("confirm-cancel-button").addEventListener("click", no);
+      dialog.addEventListener("cancel", no);
+      dialog.showModal();
+    });
+  }
+
   /** Run `work` (returning a promise) with `button` disabled and spinning. */
   function busy(button, work) {
     button.disabled = true;
@@ -394,7 +418,11 @@
     return merchant && /^key_test_/.test(merchant.api_key || "");
   }
 
+  var shellReady = false;
+
   function initShell() {
+    if (shellReady) return; // several page scripts may share one page
+    shellReady = true;
     var merchant = session.merchant() || {};
     var name = document.querySelector("[data-account-name]");
     var email = document.querySelector("[data-account-email]");
@@ -441,6 +469,9 @@
       return request("POST", path, Object.assign({ body: body }, options || {}));
     },
     put: function (path, body) { return request("PUT", path, { body: body }); },
+    patch: function (path, body) { return request("PATCH", path, { body: body }); },
+    del: function (path) { return request("DELETE", path); },
+    confirm: confirmAction,
     uuid: uuid,
     money: money,
     moneyCompact: moneyCompact,

@@ -12,35 +12,12 @@
     node.hidden = !message;
   }
 
-  /** Ask in the page's dialog; resolves true when confirmed. */
-  function confirmAction(title, text, action) {
-    var dialog = P.byTestId("confirm-dialog");
-    P.byTestId("confirm-title").textContent = title;
-    P.byTestId("confirm-text").textContent = text;
-    P.byTestId("confirm-button").textContent = action;
-    return new Promise(function (resolve) {
-      function done(answer) {
-        P.byTestId("confirm-button").removeEventListener("click", yes);
-        P.byTestId("confirm-cancel-button").removeEventListener("click", no);
-        dialog.removeEventListener("cancel", no);
-        if (dialog.open) dialog.close();
-        resolve(answer);
-      }
-      function yes() { done(true); }
-      function no() { done(false); }
-      P.byTestId("confirm-button").addEventListener("click", yes);
-      P.byTestId("confirm-cancel-button").addEventListener("click", no);
-      dialog.addEventListener("cancel", no);
-      dialog.showModal();
-    });
-  }
-
   // ---------------------------------------------------------------- API secret
   function roll() {
     var overlap = parseInt(P.byTestId("overlap-select").value, 10) || 0;
     var when = overlap ? "keeps working for API calls for " +
       P.byTestId("overlap-select").selectedOptions[0].textContent : "stops working at once";
-    confirmAction(
+    P.confirm(
       "Roll the API secret?",
       "Your servers need the new secret. The current one " + when + ".",
       "Roll secret"
@@ -94,7 +71,7 @@
 
   // ---------------------------------------------------------------- sessions
   function logoutAll() {
-    confirmAction(
+    P.confirm(
       "Sign out everywhere?",
       "Every dashboard session ends, this one too. API keys keep working.",
       "Sign out everywhere"

@@ -1,5 +1,7 @@
-/* /dashboard/webhooks: endpoint URL, signing secret, test delivery, the delivery log with retry
- * and a detail view. The log refreshes itself while any delivery on the page is pending. */
+/* /dashboard/webhooks: the webhook URL (the default endpoint), its signing secret, test delivery,
+ * the delivery log (each delivery's endpoint) with retry and a detail view. The log refreshes
+ * itself while any delivery on the page is pending. The Endpoints card
+ * (webhook-endpoints.js) and this one tell each other of changes through DOM events. */
 (function () {
   "use strict";
 
@@ -13,6 +15,8 @@
   var openId = null; // the log shown in the detail view
   var highlight = null; // a log to flash when it appears
   var highlightTries = 0;
+  var endpointsById = {}; // from the Endpoints card, to name each delivery's endpoint
+  var shown = []; // the logs of the current page
 
   // ---------------------------------------------------------------- endpoint and secret
   /** Show (or clear) the form's error; `invalid` marks the URL field as the cause. */
@@ -58,6 +62,7 @@
     P.busy(P.byTestId("save-webhook-button"), function () {
       return P.put("/api/v1/webhooks/config", { webhook_url: url }).then(function (config) {
         showConfig(config);
+        document.dispatchEvent(new CustomEvent("paygate:endpoints-changed"));
         P.toast(config.webhook_url ? "Webhook URL saved" : "Webhook URL removed: deliveries stopped", "success");
       }, function (error) {
         showConfigError(error.description, error.status === 400);
@@ -118,6 +123,18 @@
     return P.relative(log.next_retry_at);
   }
 
+  /** The delivery's endpoint: its URL when the Endpoints card knows it. */
+  function endpointName(log) {
+    var endpoint = endpointsById[log.endpoint_id];
+    if (endpoint) return endpoint.description || endpoint.url;
+    return log.endpoint_id ? "Deleted endpoint" : "—";
+  }
+
+  function endpointTitle(log) {
+    var endpoint = endpointsById[log.endpoint_id];
+    return endpoint ? endpoint.url : log.endpoint_id || "";
+  }
+
   function row(log) {
     var code = log.response_code;
     var ok = code !== null && code !== undefined && code >= 200 && code < 300;
@@ -125,6 +142,8 @@
       P.el("td", { "data-label": "Event", class: "wide" },
         P.el("span", { class: "mono", dataset: { testId: "webhook-event" }, text: log.event }),
         P.el("span", { class: "sub", text: P.formatDate(log.created_at) })),
+      P.el("td", { class: "endpoint-cell", "data-label": "Endpoint", title: endpointTitle(log),
+        dataset: { testId: "webhook-endpoint", endpointId: log.endpoint_id || "" }, text: endpointName(log) }),
       P.el("td", { "data-label": "Status", dataset: { testId: "webhook-status" } }, P.badge(log.status)),
       P.el("td", { class: "num", "data-label": "Attempts", dataset: { testId: "webhook-attempts" },
         text: String(log.attempts || 0) }),
@@ -163,9 +182,10 @@
       }
       state.save();
       rows = {};
+      shown = data;
       data.forEach(function (log) { rows[log.id] = log; });
       if (!data.length) {
-        body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 7, class: "empty" },
+        body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 8, class: "empty" },
           P.el("strong", { text: "No deliveries yet" }),
           "Save a URL and send a test webhook, or make a payment, to see deliveries here.")));
       } else {
@@ -178,7 +198,7 @@
       if (highlight && !rows[highlight] && ++highlightTries > 5) highlight = null;
       if (pending || highlight) timer = setTimeout(load, POLL_MS);
     }, function (error) {
-      body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 7, class: "empty" },
+      body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 8, class: "empty" },
         P.el("strong", { text: "Could not load the delivery log" }), error.description)));
       status.textContent = "";
     }).finally(function () {
@@ -238,6 +258,14 @@
     P.byTestId("webhook-detail-retry-button").addEventListener("click", function (event) {
       retry(event.currentTarget.dataset.webhookId, event.currentTarget);
     });
+    document.addEventListener("paygate:endpoints", function (event) {
+      endpointsById = {};
+      event.detail.forEach(function (endpoint) { endpointsById[endpoint.id] = endpoint; });
+      var body = P.byTestId("webhook-logs-body");
+      if (shown.length) body.replaceChildren.apply(body, shown.map(row));
+    });
+    document.addEventListener("paygate:webhook-config-changed", loadConfig);
+    document.addEventListener("paygate:deliveries-changed", function () { state.page = 1; load(); });
     loadConfig();
     load();
     document.addEventListener("visibilitychange", function () { if (!document.hidden) load(); });

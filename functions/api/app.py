@@ -4,7 +4,16 @@ from chalice import Chalice
 
 from chalicelib.errors import from_chalice_error
 from chalicelib.http import cors_headers, request_id
-from chalicelib.routes import auth, events, orders, payments, refunds, system, webhooks
+from chalicelib.routes import (
+    auth,
+    events,
+    orders,
+    payments,
+    refunds,
+    system,
+    webhook_endpoints,
+    webhooks,
+)
 from paygate.settings import get_settings
 
 # Cold start fails loudly on settings only a laptop may use (the API signs dashboard tokens).
@@ -12,7 +21,7 @@ get_settings().refuse_unsafe(signs_tokens=True)
 
 app = Chalice(app_name="paygate")
 app.api.cors = False
-for module in (system, auth, orders, payments, refunds, webhooks, events):
+for module in (system, auth, orders, payments, refunds, webhooks, webhook_endpoints, events):
     app.register_blueprint(module.bp)
 
 

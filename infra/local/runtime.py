@@ -60,6 +60,7 @@ PARAMETER_OF = {
     "TEST_MERCHANT_WEBHOOK_URL": "TestMerchantWebhookUrl",
     "DEMO_LOGIN": "DemoLogin",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "WebhookAllowPrivateTargets",
+    "WEBHOOK_ENDPOINT_DISABLE_AFTER_SECONDS": "WebhookEndpointDisableAfterSeconds",
     "RECONCILE_AFTER_SECONDS": "ReconcileAfterSeconds",
 }
 

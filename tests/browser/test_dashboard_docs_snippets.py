@@ -175,12 +175,8 @@ def test_sdk_snippet_loads_checkout_js_and_opens_the_modal():
         assert option in script, option
 
 
-@pytest.mark.e2e
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_create_order_snippet_runs_against_the_stack(stack):
-    command = snippet("code-snippet-create-order")
-    assert command.startswith("curl ") and "http://localhost:8000/api/v1/orders" in command
-    command = command.replace("http://localhost:8000", stack.api)
+def run_curl(command: str, status: int) -> dict:
+    """Run a documented curl command as a shell would; its JSON answer, checked for `status`."""
     result = subprocess.run(
         ["bash", "-c", command + " --silent --show-error --write-out '\\n%{http_code}'"],
         capture_output=True,
@@ -188,10 +184,43 @@ def test_create_order_snippet_runs_against_the_stack(stack):
         timeout=30,
     )
     assert result.returncode == 0, result.stderr
-    body, status = result.stdout.rsplit("\n", 1)
-    assert status == "201", result.stdout
-    order = json.loads(body)
+    body, answered = result.stdout.rsplit("\n", 1)
+    assert answered == str(status), result.stdout
+    return json.loads(body)
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_create_order_snippet_runs_against_the_stack(stack):
+    command = snippet("code-snippet-create-order")
+    assert command.startswith("curl ") and "http://localhost:8000/api/v1/orders" in command
+    command = command.replace("http://localhost:8000", stack.api)
+    order = run_curl(command, 201)
     assert re.fullmatch(r"order_[A-Za-z0-9]{16}", order["id"])
     assert (order["amount"], order["currency"], order["status"]) == (50000, "INR", "created")
     stored = stack.call("GET", f"/api/v1/orders/{order['id']}")
     assert stored.status_code == 200 and stored.json()["receipt"] == "receipt_1001"
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_add_endpoint_snippet_runs_against_the_stack(stack):
+    """The snippet as printed, with a fresh merchant's credentials (the seeded merchant's
+    webhooks stay as the contract has them) and a URL that resolves here."""
+    from tests.security.helpers import signup
+
+    account = signup(stack, "Docs Endpoint Shop")
+    command = snippet("code-snippet-endpoint")
+    assert command.startswith("curl ") and "/api/v1/webhook_endpoints" in command
+    command = "\n".join(line for line in command.splitlines() if not line.startswith("#"))
+    for old, new in (
+        ("http://localhost:8000", stack.api),
+        ("key_test_abc123", account["api_key"]),
+        ("secret_test_xyz789", account["api_secret"]),
+        ("https://yourstore.example/webhooks/fulfilment", "http://127.0.0.1:9/fulfilment"),
+    ):
+        assert old in command, old
+        command = command.replace(old, new)
+    endpoint = run_curl(command, 201)
+    assert endpoint["enabled_events"] == ["payment.success", "refund.processed"]
+    assert endpoint["secret"].startswith("whsec_") and endpoint["description"] == "Fulfilment"

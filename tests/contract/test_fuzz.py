@@ -9,9 +9,10 @@ run takes about a minute and a failure reproduces; raise both for a longer hunt,
 `FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=7 pytest tests/contract/test_fuzz.py`.
 
 Calls are authenticated as the seeded test merchant, except the webhook operations
-(`/api/v1/webhooks...`), which run as a merchant of the fuzzer's own whose URL can only ever be
-a local sink: the fuzzer must neither change the seeded merchant's contract values (webhook
-secret, no URL) nor make the workers call hosts it made up. Half of the generated ids (chosen
+(`/api/v1/webhooks...`, `/api/v1/webhook_endpoints...`), which run as a merchant of the fuzzer's
+own whose URLs (its webhook URL, its endpoints') can only ever be a local sink: the fuzzer must
+neither change the seeded merchant's contract values (webhook secret, no URL) nor make the
+workers call hosts it made up. Half of the generated ids (chosen
 by checksum, so runs repeat) are swapped for ids that exist, so found-paths are fuzzed too.
 """
 
@@ -49,7 +50,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-WEBHOOK_OPERATIONS = "/api/v1/webhooks"
+WEBHOOK_OPERATIONS = ("/api/v1/webhooks", "/api/v1/webhook_endpoints")
 
 schema = schemathesis.openapi.from_path(
     SPEC_PATH,
@@ -88,7 +89,15 @@ def fuzz_merchant(stack, sink) -> dict:
     assert saved.status_code == 200, saved.text
     test = call(stack, headers, "POST", "/api/v1/webhooks/test")
     assert test.status_code == 202, test.text
-    return {"headers": headers, "log_id": test.json()["id"]}
+    endpoint = call(
+        stack,
+        headers,
+        "POST",
+        "/api/v1/webhook_endpoints",
+        json={"url": sink.url, "enabled_events": ["payment.success"]},
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    return {"headers": headers, "log_id": test.json()["id"], "endpoint_id": endpoint.json()["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +137,7 @@ def real_ids(stack, fuzz_merchant) -> dict[str, list[str]]:
         "payment_id": [upi["id"], card["id"]],
         "refund_id": [refund["id"]],
         "log_id": [fuzz_merchant["log_id"]],
+        "endpoint_id": [fuzz_merchant["endpoint_id"]],
     }
 
     # Leave no backlog for the tests that run after this module on the same stack.
@@ -178,6 +188,10 @@ def test_operation_conforms_to_the_spec(case, stack, real_ids, fuzz_merchant, si
             case.body["order_id"] = _pick(case.body["order_id"], real_ids["order_id"])
         if case.path == "/api/v1/webhooks/config" and "webhook_url" in case.body:
             case.body["webhook_url"] = _sink_only(case.body["webhook_url"], sink.url)
+        if case.path.startswith("/api/v1/webhook_endpoints") and "url" in case.body:
+            case.body["url"] = _sink_only(case.body["url"], sink.url)
+        if "endpoint_id" in case.body:
+            case.body["endpoint_id"] = _pick(case.body["endpoint_id"], real_ids["endpoint_id"])
     own = case.path.startswith(WEBHOOK_OPERATIONS)
     headers = fuzz_merchant["headers"] if own else TEST_HEADERS
     response = case.call_and_validate(

@@ -13,7 +13,7 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from chalicelib.errors import STATUS_BY_CODE
-from paygate.domain.events import EVENT_TYPES
+from paygate.domain.events import EVENT_TYPES, LISTED_TYPES
 from tests.contract.spec import (
     SPEC_PATH,
     load_spec,
@@ -32,6 +32,8 @@ CONTRACT_EVENTS = {
     "refund.processed",
     "webhook.test",
 }
+# Recorded for the merchant (events API), never delivered: not webhooks of the document.
+NOTICES = {"webhook_endpoint.disabled"}
 IDEMPOTENT_OPERATIONS = {
     ("/api/v1/orders", "POST"),
     ("/api/v1/payments", "POST"),
@@ -302,7 +304,13 @@ def test_events_list_is_a_cursor_page(spec):
 
 
 def test_the_events_api_knows_every_documented_event_name(spec):
-    assert set(EVENT_TYPES) == set(spec["components"]["schemas"]["EventName"]["enum"])
+    assert set(LISTED_TYPES) == set(spec["components"]["schemas"]["EventName"]["enum"])
+    assert set(LISTED_TYPES) - set(EVENT_TYPES) == NOTICES
+
+
+def test_endpoints_take_exactly_the_delivered_event_names(spec):
+    enabled = spec["components"]["schemas"]["EnabledEvents"]["items"]["enum"]
+    assert set(enabled) == set(EVENT_TYPES) | {"*"}
 
 
 # ---------------------------------------------------------------- webhooks
@@ -310,7 +318,7 @@ def test_the_events_api_knows_every_documented_event_name(spec):
 
 def test_every_webhook_event_is_documented_with_its_signature_headers(spec):
     assert set(spec["webhooks"]) == CONTRACT_EVENTS
-    assert set(spec["components"]["schemas"]["EventName"]["enum"]) == CONTRACT_EVENTS
+    assert set(spec["components"]["schemas"]["EventName"]["enum"]) == CONTRACT_EVENTS | NOTICES
     for name, item in spec["webhooks"].items():
         post = resolve(spec, item)["post"]
         headers = {resolve(spec, p)["name"] for p in post["parameters"]}

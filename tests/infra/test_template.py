@@ -189,6 +189,7 @@ def test_pynamodb_keys_match_the_tables(sam):
         "COUNTERS_TABLE": models.CounterModel,
         "REFUNDS_TABLE": models.RefundModel,
         "WEBHOOK_LOGS_TABLE": models.WebhookLogModel,
+        "WEBHOOK_ENDPOINTS_TABLE": models.WebhookEndpointModel,
     }
     for env_name, model in model_by_env.items():
         props = tables[env[env_name]["Ref"]]["Properties"]

@@ -26,6 +26,7 @@ SAMPLE_IDS = {
     "refund_id": "rfnd_0000000000000000",
     "log_id": "00000000-0000-4000-8000-000000000000",
     "event_id": "evt_0000000000000000",
+    "endpoint_id": "we_0000000000000000",
 }
 # Every operation that reads a JSON body, and whether it needs the merchant's credentials.
 BODY_OPERATIONS = [

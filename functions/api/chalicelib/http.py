@@ -18,7 +18,7 @@ logger = Logger(service="paygate-api")
 MAX_JSON_DEPTH = 32
 # U+FFFD: what API Gateway puts in place of bytes that are not UTF-8.
 REPLACEMENT = "\ufffd".encode()
-_CORS_METHODS = "GET,POST,PUT,OPTIONS"
+_CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 _CORS_HEADERS = "Content-Type,Authorization,X-Api-Key,X-Api-Secret,Idempotency-Key"
 
 

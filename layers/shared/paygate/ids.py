@@ -21,7 +21,8 @@ def new_uuid() -> str:
 
 
 _SHAPES = {
-    prefix: re.compile(prefix + r"_[A-Za-z0-9]{16}") for prefix in ("order", "pay", "rfnd", "evt")
+    prefix: re.compile(prefix + r"_[A-Za-z0-9]{16}")
+    for prefix in ("order", "pay", "rfnd", "evt", "we")
 }
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -53,6 +53,7 @@ class Settings:
     refunds_table: str = "paygate-refunds"
     events_table: str = "paygate-events"
     webhook_logs_table: str = "paygate-webhook-logs"
+    webhook_endpoints_table: str = "paygate-webhook-endpoints"
     idempotency_table: str = "paygate-idempotency"
     counters_table: str = "paygate-counters"
     payment_queue_url: str = ""
@@ -68,6 +69,8 @@ class Settings:
     test_processing_delay_ms: int = 1000
     webhook_retry_intervals_test: bool = False
     webhook_allow_private_targets: bool = False
+    # An endpoint whose every delivery failed for this long is disabled (3 days, as Stripe).
+    webhook_endpoint_disable_after_seconds: int = 3 * 24 * 3600
     test_merchant_webhook_url: str | None = None
     demo_login: bool = False
     local_mode: bool = False
@@ -105,6 +108,7 @@ class Settings:
             refunds_table=env.get("REFUNDS_TABLE", d.refunds_table),
             events_table=env.get("EVENTS_TABLE", d.events_table),
             webhook_logs_table=env.get("WEBHOOK_LOGS_TABLE", d.webhook_logs_table),
+            webhook_endpoints_table=env.get("WEBHOOK_ENDPOINTS_TABLE", d.webhook_endpoints_table),
             idempotency_table=env.get("IDEMPOTENCY_TABLE", d.idempotency_table),
             counters_table=env.get("COUNTERS_TABLE", d.counters_table),
             payment_queue_url=env.get("PAYMENT_QUEUE_URL", ""),
@@ -121,6 +125,12 @@ class Settings:
             webhook_retry_intervals_test=_flag(env, "WEBHOOK_RETRY_INTERVALS_TEST", False),
             # Its own switch: neither TEST_MODE nor LOCAL_MODE implies it (CONTRACT §8).
             webhook_allow_private_targets=_flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
+            webhook_endpoint_disable_after_seconds=_int(
+                env,
+                "WEBHOOK_ENDPOINT_DISABLE_AFTER_SECONDS",
+                d.webhook_endpoint_disable_after_seconds,
+                minimum=1,
+            ),
             test_merchant_webhook_url=env.get("TEST_MERCHANT_WEBHOOK_URL") or None,
             demo_login=_flag(env, "DEMO_LOGIN", False),
             local_mode=_flag(env, "LOCAL_MODE", False),

@@ -17,6 +17,7 @@ class Services:
     payments: object
     refunds: object
     webhooks: object
+    webhook_endpoints: object
     delivery: object
     events: object
     health: object
@@ -36,6 +37,7 @@ def services() -> Services:
     from paygate.db.payments import PaymentRepository
     from paygate.db.rate_limits import RateLimitRepository
     from paygate.db.refunds import RefundRepository
+    from paygate.db.webhook_endpoints import WebhookEndpointRepository
     from paygate.db.webhooks import WebhookRepository
     from paygate.queues import Queue
     from paygate.services.events import EventPublisher, EventService
@@ -52,6 +54,11 @@ def services() -> Services:
     from paygate.services.rate_limits import RateLimiter
     from paygate.services.reconciler import Reconciler
     from paygate.services.refunds import RefundService
+    from paygate.services.webhook_endpoints import (
+        EndpointDirectory,
+        EndpointHealth,
+        WebhookEndpointService,
+    )
     from paygate.services.webhooks import (
         TEST_WEBHOOKS_PER_MINUTE,
         WebhookDelivery,
@@ -78,6 +85,9 @@ def services() -> Services:
     webhook_repo = WebhookRepository()
     refund_repo = RefundRepository()
     rate_limits = RateLimitRepository()
+    endpoint_repo = WebhookEndpointRepository()
+    directory = EndpointDirectory(endpoint_repo, merchant_repo)
+    endpoints = WebhookEndpointService(directory, endpoint_repo, merchant_repo, settings)
     login_limits = LoginLimits(
         account=RateLimiter(rate_limits, "login-account", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
         address=RateLimiter(rate_limits, "login-address", LOGIN_FAILURES, LOGIN_WINDOW_SECONDS),
@@ -100,8 +110,17 @@ def services() -> Services:
             work_queues[2],
             settings,
             RateLimiter(RateLimitRepository(), "webhook_test", TEST_WEBHOOKS_PER_MINUTE, 60),
+            endpoints,
         ),
-        delivery=WebhookDelivery(webhook_repo, merchant_repo, work_queues[2], settings),
+        webhook_endpoints=endpoints,
+        delivery=WebhookDelivery(
+            webhook_repo,
+            merchant_repo,
+            work_queues[2],
+            settings,
+            directory=directory,
+            health=EndpointHealth(endpoint_repo, settings),
+        ),
         events=EventService(EventRepository()),
         health=HealthService(
             counters, work_queues, settings, dead_letter_queues=dead_letter_queues

@@ -1,4 +1,4 @@
-"""Webhook configuration, delivery logs, manual retry and test deliveries."""
+"""Webhook configuration, delivery logs, manual retry and bulk replay, test deliveries."""
 
 from __future__ import annotations
 
@@ -25,7 +25,17 @@ def retry_webhook(log_id):
 
 @route(bp, "/api/v1/webhooks/test", ["POST"])
 def test_webhook():
-    return json_response(services().webhooks.send_test(current_merchant(bp.current_request)), 202)
+    request = bp.current_request
+    merchant = current_merchant(request)
+    body = json_body(request, required=False)
+    return json_response(services().webhooks.send_test(merchant, body), 202)
+
+
+@route(bp, "/api/v1/webhooks/replay", ["POST"])
+def replay_webhooks():
+    request = bp.current_request
+    merchant = current_merchant(request)
+    return json_response(services().webhooks.replay(merchant, json_body(request)), 202)
 
 
 @route(bp, "/api/v1/webhooks/config", ["GET", "PUT"])

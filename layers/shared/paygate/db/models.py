@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -57,6 +58,21 @@ class MerchantModel(Model):
     webhook_previous_secret_expires_at = NumberAttribute(null=True)
     webhook_rotations = NumberAttribute(null=True)  # how many rolls: their optimistic lock
     webhook_url = UnicodeAttribute(null=True)
+    # The rest of the default endpoint (the legacy URL and secret): what it takes, its
+    # description, and its health (see WebhookEndpointModel for the same fields).
+    webhook_enabled_events = ListAttribute(of=UnicodeAttribute, null=True)  # absent: every event
+    webhook_description = UnicodeAttribute(null=True)
+    webhook_created_at = UnicodeAttribute(null=True)
+    webhook_status = UnicodeAttribute(null=True)  # absent: enabled
+    webhook_failing_since = NumberAttribute(null=True)
+    webhook_disabled_at = UnicodeAttribute(null=True)
+    webhook_disabled_reason = UnicodeAttribute(null=True)
+    # The other endpoints (WebhookEndpointModel rows): how many (a conditional counter within
+    # the limit), every event one of them takes (read from the cached merchant when an event is
+    # raised), and the version every change of the set moves on (see db.webhook_endpoints).
+    webhook_endpoint_count = NumberAttribute(null=True)
+    webhook_subscriptions = UnicodeSetAttribute(null=True)
+    webhook_endpoints_version = NumberAttribute(null=True)
     password_hash = UnicodeAttribute(null=True)
     seeded = BooleanAttribute(default=False)
     created_at = UnicodeAttribute(null=True)
@@ -232,6 +248,11 @@ class EventModel(Model):
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
     dispatch_shard = UnicodeAttribute(null=True)
+    # Set when the fan-out is done: the endpoints that got a log (in the same write that takes
+    # the event out of the outbox).
+    dispatched_to = ListAttribute(of=UnicodeAttribute, null=True)
+    # Only for an event meant for one endpoint (a test delivery): the fan-out goes there only.
+    endpoint_id = UnicodeAttribute(null=True)
     list_key = UnicodeAttribute(null=True)
     merchant_type = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
@@ -265,8 +286,20 @@ class PendingLogsByDueTime(GlobalSecondaryIndex):
     next_retry_epoch = NumberAttribute(range_key=True)
 
 
+class FailedLogsByEndpoint(GlobalSecondaryIndex):
+    """Sparse index of failed logs, per endpoint (`failed_key` = "<merchant id>#<endpoint id>")
+    by creation time: what a bulk replay reads."""
+
+    class Meta:
+        index_name = "failed-index"
+        projection = AllProjection()
+
+    failed_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class WebhookLogModel(Model):
-    """One event's delivery to one merchant: every attempt updates it conditionally."""
+    """One event's delivery to one endpoint: every attempt updates it conditionally."""
 
     class Meta(_Meta):
         table_name = _settings.webhook_logs_table
@@ -274,6 +307,8 @@ class WebhookLogModel(Model):
     id = UnicodeAttribute(hash_key=True)
     merchant_id = UnicodeAttribute()
     event_id = UnicodeAttribute()
+    # Absent on logs written before endpoints existed: those went to the default endpoint.
+    endpoint_id = UnicodeAttribute(null=True)
     event = UnicodeAttribute()
     payload = UnicodeAttribute()
     status = UnicodeAttribute(default="pending")
@@ -286,8 +321,34 @@ class WebhookLogModel(Model):
     response_code = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
     retry_shard = UnicodeAttribute(null=True)  # set while pending: in `retry-index`
+    failed_key = UnicodeAttribute(null=True)  # set while failed: in `failed-index`
     by_merchant = LogsByMerchant()
     pending_by_due_time = PendingLogsByDueTime()
+    failed_by_endpoint = FailedLogsByEndpoint()
+
+
+class WebhookEndpointModel(Model):
+    """A webhook endpoint added through the endpoints API (the default one lives on the
+    merchant record). Keyed by merchant, so another merchant's id is simply not found."""
+
+    class Meta(_Meta):
+        table_name = _settings.webhook_endpoints_table
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    url = UnicodeAttribute()
+    enabled_events = ListAttribute(of=UnicodeAttribute)
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="enabled")
+    secret = UnicodeAttribute()
+    previous_secret = UnicodeAttribute(null=True)
+    previous_secret_expires_at = NumberAttribute(null=True)
+    rotations = NumberAttribute(default=0)  # how many rolls: their optimistic lock
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+    failing_since = NumberAttribute(null=True)  # first failure since the last success (unix s)
+    disabled_at = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
 
 
 class CounterModel(Model):

@@ -8,11 +8,25 @@ from paygate.db.connection import shared_connection
 from paygate.db.counters import CounterModel, stats_shard
 from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import DISPATCH_SHARDS, RETRY_SHARDS, EventModel, WebhookLogModel
+from paygate.domain.webhook_endpoints import default_endpoint_id
 
 
 def retry_shard(log_id: str) -> str:
     """The `retry-index` partition of a log (stable, spread by the log's random id)."""
     return str(int(log_id.replace("-", "")[-4:], 16) % RETRY_SHARDS)
+
+
+def failed_key(merchant_id: str, endpoint_id: str) -> str:
+    """The `failed-index` partition of an endpoint's failed logs."""
+    return f"{merchant_id}#{endpoint_id}"
+
+
+def _finish_actions(endpoint_ids) -> list:
+    return [EventModel.dispatch_shard.remove(), EventModel.dispatched_to.set(list(endpoint_ids))]
+
+
+def _failed_key(log: WebhookLogModel) -> str:
+    return failed_key(log.merchant_id, log.endpoint_id or default_endpoint_id(log.merchant_id))
 
 
 class WebhookRepository:
@@ -35,15 +49,44 @@ class WebhookRepository:
             except WebhookLogModel.DoesNotExist:
                 return None
 
-    def create_log(self, log: WebhookLogModel, event: EventModel) -> bool:
-        """Insert the log and take the event out of the outbox in one transaction; False if
-        the log already exists (another delivery of the same message got there first)."""
+    def logs(self, log_ids: list[str]) -> list[WebhookLogModel]:
+        """The logs of these ids that exist (one BatchGetItem per 100)."""
+        with storage_errors():
+            return list(WebhookLogModel.batch_get(log_ids)) if log_ids else []
+
+    def create_log(
+        self, log: WebhookLogModel, finishing: EventModel | None = None, endpoint_ids=()
+    ) -> bool:
+        """Insert the log (and count it) if it does not exist yet; False if it does (another
+        delivery of the same event got there first). The id is fixed per (event, endpoint),
+        so a fan-out that dies half-way and runs again never makes a log twice. With
+        `finishing` (the fan-out's last log), the same transaction takes that event out of the
+        outbox (see `finish_dispatch`): False then also when it already left it."""
         log.retry_shard = retry_shard(log.id) if log.status == "pending" else None
+        log.failed_key = _failed_key(log) if log.status == "failed" else None
         try:
             with storage_errors(), TransactWrite(connection=shared_connection()) as tx:
                 tx.save(log, condition=WebhookLogModel.id.does_not_exist())
-                tx.update(event, actions=[EventModel.dispatch_shard.remove()])
                 tx.update(stats_shard(log.merchant_id), actions=[CounterModel.webhook_logs.add(1)])
+                if finishing is not None:
+                    tx.update(
+                        finishing,
+                        actions=_finish_actions(endpoint_ids),
+                        condition=EventModel.dispatch_shard.exists(),
+                    )
+        except ConditionFailed:
+            return False
+        return True
+
+    def finish_dispatch(self, event: EventModel, endpoint_ids: list[str]) -> bool:
+        """Take the event out of the outbox, recording the endpoints it went to, once every
+        log exists; False if another delivery of the same event already did."""
+        try:
+            with storage_errors():
+                event.update(
+                    actions=_finish_actions(endpoint_ids),
+                    condition=EventModel.dispatch_shard.exists(),
+                )
         except ConditionFailed:
             return False
         return True
@@ -54,6 +97,7 @@ class WebhookRepository:
         """Write one attempt's outcome if nobody recorded this attempt yet; False otherwise.
         A log stays in `retry-index` while it is pending."""
         fields["retry_shard"] = retry_shard(log.id) if fields.get("status") == "pending" else None
+        fields["failed_key"] = _failed_key(log) if fields.get("status") == "failed" else None
         actions = [
             getattr(WebhookLogModel, k).set(v)
             if v is not None
@@ -72,20 +116,45 @@ class WebhookRepository:
             return False
         return True
 
-    def reset(self, log: WebhookLogModel, at_iso: str, at_epoch: float) -> WebhookLogModel:
-        """Manual retry: attempts back to 0, status pending, a new generation."""
+    def reset(
+        self, log: WebhookLogModel, at_iso: str, at_epoch: float, only_failed: bool = False
+    ) -> bool:
+        """Manual retry: attempts back to 0, status pending, a new generation. With
+        `only_failed` (a bulk replay), only while the log is still failed; False otherwise."""
+        condition = WebhookLogModel.status == "failed" if only_failed else None
+        try:
+            with storage_errors():
+                log.update(
+                    actions=[
+                        WebhookLogModel.attempts.set(0),
+                        WebhookLogModel.status.set("pending"),
+                        WebhookLogModel.generation.add(1),
+                        WebhookLogModel.next_retry_at.set(at_iso),
+                        WebhookLogModel.next_retry_epoch.set(at_epoch),
+                        WebhookLogModel.retry_shard.set(retry_shard(log.id)),
+                        WebhookLogModel.failed_key.remove(),
+                    ],
+                    condition=condition,
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    def failed_logs(
+        self, merchant_id: str, endpoint_id: str, created_gte: str, created_lte: str, limit: int
+    ) -> list[WebhookLogModel]:
+        """Up to `limit` failed logs of one endpoint created from `created_gte` to
+        `created_lte` (ISO, both included), oldest first: a query of the sparse
+        `failed-index`, which holds failed logs only."""
         with storage_errors():
-            log.update(
-                actions=[
-                    WebhookLogModel.attempts.set(0),
-                    WebhookLogModel.status.set("pending"),
-                    WebhookLogModel.generation.add(1),
-                    WebhookLogModel.next_retry_at.set(at_iso),
-                    WebhookLogModel.next_retry_epoch.set(at_epoch),
-                    WebhookLogModel.retry_shard.set(retry_shard(log.id)),
-                ]
+            return list(
+                WebhookLogModel.failed_by_endpoint.query(
+                    failed_key(merchant_id, endpoint_id),
+                    WebhookLogModel.created_at.between(created_gte, created_lte),
+                    limit=limit,
+                    page_size=limit,
+                )
             )
-        return log
 
     def list_for_merchant(self, merchant_id: str, limit: int, offset: int) -> list:
         with storage_errors():

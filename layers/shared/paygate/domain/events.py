@@ -12,7 +12,8 @@ from paygate import clock, ids
 from paygate.domain.pagination import parse_limit
 from paygate.errors import BadRequest
 
-# Every event Paygate raises (CONTRACT §8); `openapi.yaml`'s `EventName` lists the same names.
+# Every event webhooks deliver (CONTRACT §8); `openapi.yaml`'s `EventName` lists these and the
+# notices.
 EVENT_TYPES = (
     "payment.created",
     "payment.pending",
@@ -23,6 +24,9 @@ EVENT_TYPES = (
     "refund.processed",
     "webhook.test",
 )
+# Recorded for the merchant (events API, dashboard), never delivered by webhooks.
+NOTICE_TYPES = ("webhook_endpoint.disabled",)
+LISTED_TYPES = EVENT_TYPES + NOTICE_TYPES
 RETENTION = timedelta(days=30)
 QUERY_PARAMETERS = ("type", "created_gte", "created_lt", "limit", "starting_after")
 CURSOR_ERROR = "starting_after must be the id of one of your events"
@@ -96,8 +100,8 @@ def parse_event_query(query: dict | None) -> EventQuery:
             f"Unknown query parameter {unknown[0]!r} (allowed: {', '.join(QUERY_PARAMETERS)})"
         )
     event_type = query.get("type")
-    if event_type is not None and event_type not in EVENT_TYPES:
-        raise BadRequest(f"type must be one of: {', '.join(EVENT_TYPES)}")
+    if event_type is not None and event_type not in LISTED_TYPES:
+        raise BadRequest(f"type must be one of: {', '.join(LISTED_TYPES)}")
     cursor = query.get("starting_after")
     if cursor is not None and not ids.is_id(cursor, "evt"):
         raise BadRequest(CURSOR_ERROR)

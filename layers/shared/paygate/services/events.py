@@ -1,9 +1,10 @@
 """Events: outbox rows, their hand-off to the webhook queue, and the events API.
 
 An event is written in the same transaction as the change it describes, for every merchant, and
-kept 30 days. Only merchants with a webhook URL get events marked for dispatch; right after the
-commit they are sent to the webhook queue, and the outbox relay (`WebhookDelivery.sweep`)
-re-sends any that a crash left behind. `EventService` lists and reads them for the merchant.
+kept 30 days. Only events some endpoint of the merchant takes (`wants_event`) are marked for
+dispatch; right after the commit they are sent to the webhook queue, and the outbox relay
+(`WebhookDelivery.sweep`) re-sends any that a crash left behind. `EventService` lists and
+reads them for the merchant.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from paygate import clock, ids
 from paygate.db.events import EventRepository
 from paygate.db.models import DISPATCH_SHARDS, EventModel, MerchantModel
 from paygate.domain import events as rules
+from paygate.domain.webhook_endpoints import ALL_EVENTS, subscribes
 from paygate.errors import BadRequest, NotFound
 from paygate.jsonutil import dumps
 from paygate.queues import Queue
@@ -47,6 +49,17 @@ def new_event(merchant_id: str, name: str, data: dict, dispatch: bool = True) ->
         merchant_type=f"{merchant_id}#{name}",
         expires_at=rules.expires_at(moment),
     )
+
+
+def wants_event(merchant: MerchantModel | None, name: str) -> bool:
+    """Whether any endpoint of the merchant takes `name`, from the merchant record alone (the
+    default endpoint's fields and the summary of the others kept on it), so that raising an
+    event costs no read beyond the cached merchant. Only then is the event dispatched."""
+    if merchant is None:
+        return False
+    if merchant.webhook_url and subscribes(merchant.webhook_enabled_events or (ALL_EVENTS,), name):
+        return True
+    return subscribes(merchant.webhook_subscriptions, name)
 
 
 class EventPublisher:

@@ -17,7 +17,7 @@ from paygate.domain import payments as rules
 from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import Queue
-from paygate.services.events import EventPublisher, new_event
+from paygate.services.events import EventPublisher, new_event, wants_event
 from paygate.services.jobs import missing_record
 from paygate.services.orders import OrderService
 from paygate.services.views import order_view, payment_public_view, payment_view
@@ -62,10 +62,12 @@ class PaymentService:
         self.merchants = merchants
         self.publisher = publisher
 
-    def _wants_webhooks(self, merchant_id: str, known: MerchantModel | None = None) -> bool:
-        """Only merchants with a webhook URL get events handed to the webhook pipeline."""
+    def _wants_webhooks(
+        self, merchant_id: str, name: str, known: MerchantModel | None = None
+    ) -> bool:
+        """Only events an endpoint of the merchant takes go to the webhook pipeline."""
         merchant = known if known is not None else self.merchants.get(merchant_id, URL_MAX_AGE)
-        return bool(merchant and merchant.webhook_url)
+        return wants_event(merchant, name)
 
     # ------------------------------------------------------------------ create
     def create(self, merchant: MerchantModel | None, body: object) -> dict:
@@ -101,9 +103,14 @@ class PaymentService:
             pending_due=due,
         )
         view = payment_view(payment)
-        dispatch = self._wants_webhooks(order.merchant_id, merchant)
+        owner = merchant or self.merchants.get(order.merchant_id, URL_MAX_AGE)
         events = [
-            new_event(payment.merchant_id, name, {"payment": view}, dispatch)
+            new_event(
+                payment.merchant_id,
+                name,
+                {"payment": view},
+                self._wants_webhooks(order.merchant_id, name, owner),
+            )
             for name in ("payment.created", "payment.pending")
         ]
         delay = rules.bank_delay_ms(self.settings.test_mode, self.settings.test_processing_delay_ms)
@@ -148,13 +155,13 @@ class PaymentService:
         settled = PaymentModel(**{**payment.attribute_values, "status": outcome, "updated_at": now})
         if error:
             settled.error_code, settled.error_description = error
-        dispatch = self._wants_webhooks(payment.merchant_id)
+        owner = self.merchants.get(payment.merchant_id, URL_MAX_AGE)
         events = [
             new_event(
                 payment.merchant_id,
                 f"payment.{outcome}",
                 {"payment": payment_view(settled)},
-                dispatch,
+                self._wants_webhooks(payment.merchant_id, f"payment.{outcome}", owner),
             )
         ]
         order = self.orders.find(payment.order_id)
@@ -175,7 +182,7 @@ class PaymentService:
                     payment.merchant_id,
                     "order.paid",
                     {"order": order_view(paid), "payment": payment_view(settled)},
-                    dispatch,
+                    self._wants_webhooks(payment.merchant_id, "order.paid", owner),
                 )
             )
         try:

@@ -18,7 +18,7 @@ from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
 from paygate.money import parse_amount
 from paygate.queues import Queue
-from paygate.services.events import EventPublisher, new_event
+from paygate.services.events import EventPublisher, new_event, wants_event
 from paygate.services.jobs import missing_record
 from paygate.services.payments import URL_MAX_AGE
 from paygate.services.views import payment_view, refund_view
@@ -93,7 +93,7 @@ class RefundService:
             merchant.id,
             "refund.created",
             {"refund": view, "payment": payment_view(payment)},
-            bool(merchant.webhook_url),
+            wants_event(merchant, "refund.created"),
         )
         self.queue.send({"refund_id": refund.id}, delay_ms=self._delay_ms())
         try:
@@ -120,7 +120,7 @@ class RefundService:
             refund.merchant_id,
             "refund.processed",
             {"refund": refund_view(processed), "payment": payment_view(payment)},
-            bool(merchant and merchant.webhook_url),
+            wants_event(merchant, "refund.processed"),
         )
         try:
             self.repo.mark_processed(refund, now, [event])

@@ -1,44 +1,57 @@
-"""Webhooks: merchant configuration, logs, manual and test deliveries, and the delivery engine.
+"""Webhooks: merchant configuration, logs, manual and test deliveries, bulk replay, and the
+delivery engine.
 
 Delivery messages on the webhook queue:
-- `{"event_id"}`: an event left the outbox; create its log (one per event) and attempt it;
+- `{"event_id"}`: an event left the outbox; fan it out (one log per subscribing endpoint) and
+  attempt each log;
 - `{"log_id", "attempt", "generation"}`: attempt number `attempt` of a log, due at
   `next_retry_at` (waits beyond SQS's 900 s cap arrive early and are re-queued).
+
+The fan-out is exactly-once though it writes several items: each log's id is fixed by (event,
+endpoint) and created only if absent, and the event leaves the outbox (`dispatch_shard`
+removed, `dispatched_to` recorded) only once every log exists, so a fan-out that dies half-way
+is finished by the message's redelivery or the outbox relay, without losing or doubling a log.
 Each attempt is recorded with a condition on (attempts, generation), so a redelivered or
 duplicated message can repeat a POST (same `webhook-id`) but never counts an attempt twice.
 An attempt is one bounded POST (`paygate.webhook_transport`: 5 s in all, 4 KB read, pinned to
-the address the URL policy checked). The outbox relay re-sends events stuck before their log
+the address the URL policy checked). The outbox relay re-sends events stuck before their logs
 and attempts overdue by more than `RELAY_OVERDUE_AFTER_SECONDS` (a lost or dead-lettered
-attempt message), so every log ends `success` or `failed`.
+attempt message), so every log ends `success` or `failed`. A log whose endpoint is deleted or
+disabled ends `failed` at its next attempt without sending anything.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from paygate import clock, ids, security
+from paygate import clock, ids
 from paygate.db.merchants import MerchantRepository
-from paygate.db.models import MerchantModel, WebhookLogModel
+from paygate.db.models import EventModel, MerchantModel, WebhookLogModel
+from paygate.db.webhook_endpoints import WebhookEndpointRepository, merchant_secrets
 from paygate.db.webhooks import WebhookRepository
+from paygate.domain.events import parse_time
 from paygate.domain.pagination import parse_page
-from paygate.errors import BadRequest, Conflict, NotFound
+from paygate.domain.webhook_endpoints import Endpoint, default_endpoint_id, overlap_seconds
+from paygate.errors import BadRequest, NotFound
 from paygate.queues import MAX_DELAY_SECONDS, Queue
 from paygate.services.events import EventPublisher, new_event
 from paygate.services.jobs import missing_record
 from paygate.services.rate_limits import RateLimiter
-from paygate.settings import Settings
-from paygate.signing import (
-    DEFAULT_OVERLAP_SECONDS,
-    MAX_OVERLAP_SECONDS,
-    SigningSecrets,
-    webhook_headers,
+from paygate.services.webhook_endpoints import (
+    EndpointDirectory,
+    EndpointHealth,
+    WebhookEndpointService,
 )
+from paygate.settings import Settings
+from paygate.signing import SigningSecrets, webhook_headers
 from paygate.webhook_transport import BODY_LIMIT, PinnedTransport
-from paygate.webhook_urls import check_url
+
+__all__ = ["WebhookDelivery", "WebhookService", "log_id_for", "overlap_seconds"]
 
 logger = Logger(child=True)
 LOG_NAMESPACE = uuid.UUID("6f1d3c1e-5b8e-4a51-9d0c-0e4f8e7a9c21")
@@ -52,11 +65,25 @@ OVERDUE_GRACE_SECONDS = 30
 # 60 s visibility timeout, up to 5 receives before the DLQ. Past that the relay re-sends it.
 RELAY_OVERDUE_AFTER_SECONDS = 300
 TEST_WEBHOOKS_PER_MINUTE = 60
+# A bulk replay retries at most this many failed deliveries, created within at most this range.
+MAX_REPLAY = 500
+MAX_REPLAY_RANGE = timedelta(days=31)
+REPLAY_THREADS = 16
+ENDPOINT_DELETED = "Webhook endpoint deleted: not sent"
+ENDPOINT_DISABLED = "Webhook endpoint disabled: not sent"
 
 
-def log_id_for(event_id: str) -> str:
-    """The log of an event has a fixed id, so two deliveries of one event make one log."""
-    return str(uuid.uuid5(LOG_NAMESPACE, event_id))
+def log_id_for(event_id: str, endpoint_id: str | None = None) -> str:
+    """The log of an event at an endpoint has a fixed id, so two deliveries of one event make
+    one log per endpoint. The default endpoint's (`endpoint_id` None) is the id logs had before
+    there were several endpoints."""
+    name = event_id if endpoint_id is None else f"{event_id}/{endpoint_id}"
+    return str(uuid.uuid5(LOG_NAMESPACE, name))
+
+
+def _log_id(event_id: str, merchant_id: str, endpoint_id: str) -> str:
+    default = endpoint_id == default_endpoint_id(merchant_id)
+    return log_id_for(event_id, None if default else endpoint_id)
 
 
 def log_view(log: WebhookLogModel) -> dict:
@@ -64,6 +91,7 @@ def log_view(log: WebhookLogModel) -> dict:
         "id": log.id,
         "event": log.event,
         "event_id": log.event_id,
+        "endpoint_id": log.endpoint_id or default_endpoint_id(log.merchant_id),
         "payload": log.payload,
         "status": log.status,
         "attempts": int(log.attempts or 0),
@@ -80,13 +108,8 @@ def _iso_at(epoch: float) -> str:
 
 
 def signing_secrets(merchant: MerchantModel) -> SigningSecrets:
-    """The merchant's default endpoint's secrets (issue 16 keeps the same triple per endpoint)."""
-    expires = merchant.webhook_previous_secret_expires_at
-    return SigningSecrets(
-        merchant.webhook_secret or "",
-        merchant.webhook_previous_secret,
-        float(expires) if expires is not None else None,
-    )
+    """The merchant's own webhook secret, as its default endpoint signs with it."""
+    return merchant_secrets(merchant)
 
 
 def previous_expiry(secrets: SigningSecrets, now: float) -> str | None:
@@ -96,22 +119,13 @@ def previous_expiry(secrets: SigningSecrets, now: float) -> str | None:
     return _iso_at(secrets.previous_expires_at)
 
 
-def overlap_seconds(body: object) -> int:
-    """`expire_previous_in` of a regenerate request: whole seconds, 0 to 7 days (default 24 h)."""
-    if body is None:
-        return DEFAULT_OVERLAP_SECONDS
-    if not isinstance(body, dict):
-        raise BadRequest("Request body must be a JSON object")
-    value = body.get("expire_previous_in", DEFAULT_OVERLAP_SECONDS)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 0 <= value <= MAX_OVERLAP_SECONDS
-    ):
-        raise BadRequest(
-            f"expire_previous_in must be a whole number of seconds from 0 to {MAX_OVERLAP_SECONDS}"
-        )
-    return value
+def _replay_time(body: dict, name: str) -> str:
+    value = body.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if value is None:
+        raise BadRequest(f"{name} is required (ISO-8601 with a zone, or unix seconds)")
+    return parse_time(value, name)
 
 
 class WebhookService:
@@ -126,6 +140,7 @@ class WebhookService:
         queue: Queue,
         settings: Settings,
         test_limiter: RateLimiter,
+        endpoints: WebhookEndpointService | None = None,
     ) -> None:
         self.repo = repo
         self.merchants = merchants
@@ -134,6 +149,15 @@ class WebhookService:
         self.queue = queue
         self.settings = settings
         self.test_limiter = test_limiter
+        if endpoints is None:
+            endpoint_repo = WebhookEndpointRepository()
+            directory = EndpointDirectory(endpoint_repo, merchants)
+            endpoints = WebhookEndpointService(directory, endpoint_repo, merchants, settings)
+        self.endpoints = endpoints
+
+    @property
+    def directory(self) -> EndpointDirectory:
+        return self.endpoints.directory
 
     @staticmethod
     def _config_view(merchant: MerchantModel) -> dict:
@@ -148,70 +172,158 @@ class WebhookService:
         return self._config_view(self.merchants.get(merchant.id) or merchant)
 
     def set_url(self, merchant: MerchantModel, body: object) -> dict:
+        """Set, change or clear (`null`, "") the default endpoint's URL (the legacy config)."""
         if not isinstance(body, dict) or "webhook_url" not in body:
             raise BadRequest("webhook_url is required (null or an empty string clears it)")
         url = body["webhook_url"]
-        if url not in (None, ""):
-            url = check_url(url, self.settings.webhook_allow_private_targets)
-        merchant = self.merchants.update_fields(
-            merchant, webhook_url=url or None, updated_at=clock.iso()
-        )
+        merchant = self.endpoints.set_default_url(merchant, None if url in (None, "") else url)
         return self._config_view(merchant)
 
     def regenerate_secret(self, merchant: MerchantModel, body: object = None) -> dict:
         """A new secret; the one it replaces keeps signing for `expire_previous_in` seconds."""
-        overlap = overlap_seconds(body)
-        for _ in range(3):
-            merchant = self.merchants.get(merchant.id) or merchant
-            now = time.time()
-            rolled = signing_secrets(merchant).rolled(security.new_webhook_secret(), overlap, now)
-            if self.merchants.replace_webhook_secrets(merchant, rolled):
-                return {
-                    "webhook_secret": rolled.current,
-                    "previous_secret_expires_at": _iso_at(now + overlap),
-                }
-        raise Conflict("The webhook secret changed while regenerating it; try again")
+        secret, expires = self.endpoints.roll_default(merchant, overlap_seconds(body))
+        return {"webhook_secret": secret, "previous_secret_expires_at": _iso_at(expires)}
 
+    # ------------------------------------------------------------------ logs
     def list_logs(self, merchant: MerchantModel, query: dict | None) -> dict:
+        """The merchant's logs newest first; with `event_id`, that event's logs (one per
+        endpoint it went to)."""
         limit, offset = parse_page(query)
-        logs = self.repo.list_for_merchant(merchant.id, limit, offset)
+        event_id = (query or {}).get("event_id")
+        if event_id is not None:
+            logs = self._logs_of_event(merchant, event_id)
+            total = len(logs)
+            logs = logs[offset : offset + limit]
+        else:
+            logs = self.repo.list_for_merchant(merchant.id, limit, offset)
+            total = self.counters.merchant_stats(merchant.id)["webhook_logs"]
         return {
             "data": [log_view(log) for log in logs],
-            "total": self.counters.merchant_stats(merchant.id)["webhook_logs"],
+            "total": total,
             "limit": limit,
             "offset": offset,
         }
+
+    def _logs_of_event(self, merchant: MerchantModel, event_id: str) -> list[WebhookLogModel]:
+        if not ids.is_id(event_id, "evt"):
+            raise BadRequest("event_id must be an event id (evt_ and 16 letters or digits)")
+        event = self.repo.event(event_id)
+        if event is None or event.merchant_id != merchant.id:
+            return []  # unknown and another merchant's look the same: no deliveries
+        wanted = {log_id_for(event.id)}  # the default endpoint's (and logs of before)
+        wanted.update(_log_id(event.id, merchant.id, e) for e in event.dispatched_to or ())
+        logs = [log for log in self.repo.logs(sorted(wanted)) if log.merchant_id == merchant.id]
+        return sorted(logs, key=lambda log: (log.created_at, log.id))
+
+    def _deliverable(self, merchant_id: str, endpoint_id: str | None) -> Endpoint:
+        """The endpoint a retry goes to: it must still exist and be enabled."""
+        endpoint = self.directory.find(merchant_id, endpoint_id)
+        if endpoint is None:
+            raise BadRequest("The webhook endpoint of this delivery was deleted")
+        if not endpoint.enabled:
+            raise BadRequest(
+                "The webhook endpoint of this delivery is disabled; enable it to retry"
+            )
+        return endpoint
 
     def retry(self, merchant: MerchantModel, log_id: str) -> dict:
         """Attempts back to 0, deliver at once, then the schedule again (failed logs too)."""
         log = self.repo.log(log_id) if ids.is_id(log_id, "uuid") else None
         if log is None or log.merchant_id != merchant.id:
             raise NotFound("Webhook log not found")
+        self._deliverable(merchant.id, log.endpoint_id)
         now = time.time()
-        log = self.repo.reset(log, _iso_at(now), now)
+        self.repo.reset(log, _iso_at(now), now)
         self.queue.send({"log_id": log.id, "attempt": 1, "generation": int(log.generation)})
         return {"id": log.id, "status": "pending", "message": "Webhook retry scheduled"}
 
-    def send_test(self, merchant: MerchantModel) -> dict:
-        """A `webhook.test` event through the normal pipeline; returns its log id. At most
-        TEST_WEBHOOKS_PER_MINUTE per merchant (each one makes the worker POST)."""
+    def replay(self, merchant: MerchantModel, body: object) -> dict:
+        """Retry, as a manual retry each, the merchant's failed deliveries created in
+        [created_gte, created_lt), of one endpoint or of every enabled one. At most MAX_REPLAY
+        deliveries in a range of at most MAX_REPLAY_RANGE; beyond, 400 and nothing changes."""
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        if body.get("status") != "failed":
+            raise BadRequest('status is required and must be "failed" (failed deliveries)')
+        gte, lt = _replay_time(body, "created_gte"), _replay_time(body, "created_lt")
+        start, end = datetime.fromisoformat(gte), datetime.fromisoformat(lt)
+        if start >= end:
+            raise BadRequest("created_gte must be before created_lt")
+        if end - start > MAX_REPLAY_RANGE:
+            raise BadRequest(f"The range may span at most {MAX_REPLAY_RANGE.days} days")
+        endpoint_id = body.get("endpoint_id")
+        if endpoint_id is not None:
+            if not isinstance(endpoint_id, str):
+                raise BadRequest("endpoint_id must be a webhook endpoint id (we_...)")
+            endpoint = self.directory.find(merchant.id, endpoint_id)
+            if endpoint is None:
+                raise NotFound("Webhook endpoint not found")
+            if not endpoint.enabled:
+                raise BadRequest("The webhook endpoint is disabled; enable it before replaying")
+            endpoints = [endpoint]
+        else:
+            current = self.merchants.get(merchant.id) or merchant
+            endpoints = [e for e in self.directory.all(current) if e.enabled]
+        last = clock.iso(end - timedelta(milliseconds=1))  # stored times are milliseconds
+        logs: list[WebhookLogModel] = []
+        for endpoint in endpoints:
+            logs += self.repo.failed_logs(merchant.id, endpoint.id, gte, last, MAX_REPLAY + 1)
+            if len(logs) > MAX_REPLAY:
+                raise BadRequest(
+                    f"More than {MAX_REPLAY} failed deliveries in that range; replay a "
+                    "shorter range (or one endpoint) at a time"
+                )
+        now = time.time()
+
+        def reset(log: WebhookLogModel) -> dict | None:
+            if not self.repo.reset(log, _iso_at(now), now, only_failed=True):
+                return None  # retried meanwhile (another replay, a manual retry)
+            return {"log_id": log.id, "attempt": 1, "generation": int(log.generation)}
+
+        with ThreadPoolExecutor(max_workers=REPLAY_THREADS) as pool:
+            messages = [m for m in pool.map(reset, logs) if m is not None]
+        self.queue.send_batch(messages)
+        return {"replayed": len(messages)}
+
+    # ------------------------------------------------------------------ test deliveries
+    def send_test(self, merchant: MerchantModel, body: object = None) -> dict:
+        """A `webhook.test` event through the normal pipeline, to one endpoint (`endpoint_id`,
+        or the default one); returns its log id. At most TEST_WEBHOOKS_PER_MINUTE per
+        merchant (each one makes the worker POST)."""
         self.test_limiter.hit(
             merchant.id, f"At most {TEST_WEBHOOKS_PER_MINUTE} test webhooks per minute"
         )
-        if not merchant.webhook_url:
-            raise BadRequest("Set a webhook URL before sending a test webhook")
+        if body is not None and not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        endpoint_id = (body or {}).get("endpoint_id")
+        if endpoint_id is None:
+            endpoint = self.directory.find(merchant.id, None)
+            if endpoint is None:
+                raise BadRequest("Set a webhook URL before sending a test webhook")
+        else:
+            endpoint = (
+                self.directory.find(merchant.id, endpoint_id)
+                if isinstance(endpoint_id, str)
+                else None
+            )
+            if endpoint is None:
+                raise NotFound("Webhook endpoint not found")
+        if not endpoint.enabled:
+            raise BadRequest("This webhook endpoint is disabled; enable it to send a test")
         event = new_event(
             merchant.id,
             "webhook.test",
             {"message": "This is a test webhook from Paygate", "merchant_id": merchant.id},
         )
+        event.endpoint_id = endpoint.id
         self.repo.save_event(event)
         self.publisher.publish([event])
-        return {"id": log_id_for(event.id), "status": "pending"}
+        return {"id": _log_id(event.id, merchant.id, endpoint.id), "status": "pending"}
 
 
 class WebhookDelivery:
-    """The webhook worker's engine: dispatch, attempts, retries and the outbox relay."""
+    """The webhook worker's engine: fan-out, attempts, retries, endpoint health and the outbox
+    relay."""
 
     def __init__(
         self,
@@ -220,12 +332,17 @@ class WebhookDelivery:
         queue: Queue,
         settings: Settings,
         transport: PinnedTransport | None = None,
+        directory: EndpointDirectory | None = None,
+        health: EndpointHealth | None = None,
     ) -> None:
         self.repo = repo
         self.merchants = merchants
         self.queue = queue
         self.settings = settings
         self.transport = transport or PinnedTransport(settings.webhook_allow_private_targets)
+        endpoint_repo = WebhookEndpointRepository()
+        self.directory = directory or EndpointDirectory(endpoint_repo, merchants)
+        self.health = health or EndpointHealth(endpoint_repo, settings)
 
     @property
     def schedule(self) -> tuple[int, ...]:
@@ -240,22 +357,48 @@ class WebhookDelivery:
         )
 
     def dispatch(self, event_id: str, sent_at: float) -> str:
+        """Fan an event out: one log per endpoint that takes it (created only if absent), then
+        the event leaves the outbox, then the first attempts start."""
         event = self.repo.event(event_id)
         if event is None:
             return missing_record("event", event_id, sent_at)
-        log_id = log_id_for(event.id)
         if event.dispatch_shard is None:
-            # Already handed over: a crash may have left its first attempt undone.
-            return self.attempt(log_id, 1, 0)
+            # Fanned out already: a crash may have left first attempts undone.
+            return self._start([(log_id, None, None) for log_id in self._log_ids(event)])
         merchant = self.merchants.get(event.merchant_id)
-        if merchant is None or not merchant.webhook_url:
-            self.repo.clear_dispatch(event)
-            return "no_url"
+        targets = self.directory.targets(merchant, event) if merchant is not None else []
+        if not targets:
+            self.repo.finish_dispatch(event, [])
+            return "no_endpoint"
         now = time.time()
+        endpoint_ids = [endpoint.id for endpoint in targets]
+        started = []
+        for endpoint in targets:
+            log = self._new_log(event, endpoint, now)
+            last = endpoint is targets[-1]
+            # The last log leaves the outbox with the event, in its own transaction.
+            if self.repo.create_log(log, event if last else None, endpoint_ids):
+                if log.status == "pending":
+                    started.append((log.id, log, endpoint))
+                continue
+            if last and not self.repo.finish_dispatch(event, endpoint_ids):
+                return "duplicate"  # another delivery of this event finished the fan-out
+            started.append((log.id, None, None))  # made earlier: attempted as stored
+        return self._start(started)
+
+    def _log_ids(self, event: EventModel) -> list[str]:
+        if event.dispatched_to is None:  # fanned out before there were several endpoints
+            return [log_id_for(event.id)]
+        return [_log_id(event.id, event.merchant_id, e) for e in event.dispatched_to]
+
+    def _new_log(self, event: EventModel, endpoint: Endpoint, now: float) -> WebhookLogModel:
+        """The log of `event` at `endpoint`: pending, or failed at once (nothing sent) while
+        the endpoint is disabled, so a replay after enabling it can send what it missed."""
         log = WebhookLogModel(
-            id=log_id,
+            id=log_id_for(event.id, None if endpoint.is_default else endpoint.id),
             merchant_id=event.merchant_id,
             event_id=event.id,
+            endpoint_id=endpoint.id,
             event=event.event,
             payload=event.body,
             status="pending",
@@ -265,9 +408,24 @@ class WebhookDelivery:
             next_retry_at=_iso_at(now),
             next_retry_epoch=now,
         )
-        if not self.repo.create_log(log, event):
-            return self.attempt(log_id, 1, 0)  # another delivery of this message made it
-        return self._deliver(log, 1, merchant)
+        if not endpoint.enabled:
+            log.status, log.response_body = "failed", ENDPOINT_DISABLED
+            log.next_retry_at = log.next_retry_epoch = None
+        return log
+
+    def _start(self, logs: list[tuple[str, WebhookLogModel | None, Endpoint | None]]) -> str:
+        """First attempts: every log but the first as its own message (so no endpoint waits
+        for another's answer), the first one here and now; a log given without its item is
+        read first (it may have been attempted already)."""
+        if not logs:
+            return "no_log"
+        rest = [{"log_id": log_id, "attempt": 1, "generation": 0} for log_id, _, _ in logs[1:]]
+        if rest:
+            self.queue.send_batch(rest)
+        log_id, log, endpoint = logs[0]
+        if log is None:
+            return self.attempt(log_id, 1, 0)
+        return self._deliver(log, 1, endpoint)
 
     def attempt(self, log_id: str, attempt: int, generation: int) -> str:
         log = self.repo.log(log_id)
@@ -303,19 +461,26 @@ class WebhookDelivery:
             delay_ms=delay_ms,
         )
 
-    def _deliver(
-        self, log: WebhookLogModel, attempt: int, merchant: MerchantModel | None = None
-    ) -> str:
-        """POST once and record it; `merchant` if the caller has just read it (URL, secret)."""
-        merchant = merchant or self.merchants.get(log.merchant_id)
-        code, text = None, ""
-        if merchant is None or not merchant.webhook_url:
-            text = "No webhook URL configured"
-        else:
-            body = log.payload.encode()
-            headers = webhook_headers(body, signing_secrets(merchant), log.event_id, clock.unix())
-            answer = self.transport.post(merchant.webhook_url, body, headers)
-            code, text = answer.status, answer.body
+    def _deliver(self, log: WebhookLogModel, attempt: int, endpoint: Endpoint | None = None) -> str:
+        """POST once and record it; `endpoint` if the caller has just read it (URL, secret).
+        A deleted or disabled endpoint ends the log as failed, with nothing sent."""
+        endpoint = endpoint or self.directory.find(log.merchant_id, log.endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            ended = self.repo.record_attempt(
+                log,
+                attempt - 1,
+                int(log.generation),
+                attempts=attempt - 1,
+                status="failed",
+                response_body=ENDPOINT_DELETED if endpoint is None else ENDPOINT_DISABLED,
+                next_retry_at=None,
+                next_retry_epoch=None,
+            )
+            return "ended" if ended else "duplicate"
+        body = log.payload.encode()
+        headers = webhook_headers(body, endpoint.secrets, log.event_id, clock.unix())
+        answer = self.transport.post(endpoint.url, body, headers)
+        code, text = answer.status, answer.body
         ok = code is not None and 200 <= code < 300
         now = time.time()
         final = ok or attempt >= MAX_ATTEMPTS
@@ -336,7 +501,16 @@ class WebhookDelivery:
             return "duplicate"
         if next_epoch is not None:
             self._enqueue(log, attempt + 1, next_epoch - now)
+        self._observe(endpoint, ok, now)
         return "success" if ok else ("failed" if final else "retry")
+
+    def _observe(self, endpoint: Endpoint, ok: bool, now: float) -> None:
+        """Endpoint health after a recorded attempt; never fails the delivery itself (the next
+        attempt's outcome catches up)."""
+        try:
+            self.health.observe(endpoint, ok, now)
+        except Exception:
+            logger.exception("endpoint health not updated", extra={"endpoint_id": endpoint.id})
 
     def sweep(self, now: float | None = None) -> int:
         """The outbox relay: re-send events a crash left between commit and hand-off, and the
