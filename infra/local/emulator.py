@@ -37,7 +37,14 @@ def environment(host: str, port: int, state_dir: Path | None, log_level: str) ->
     return env
 
 
-def serve(host: str, port: int, state_dir: Path | None, log_level: str, environments: int) -> None:
+def serve(
+    host: str,
+    port: int,
+    state_dir: Path | None,
+    log_level: str,
+    environments: int,
+    overrides: dict[str, int] | None = None,
+) -> None:
     """Run MiniStack in the foreground until SIGTERM/SIGINT (it saves its state then)."""
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +54,7 @@ def serve(host: str, port: int, state_dir: Path | None, log_level: str, environm
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from infra.local import ministack_patches
 
-    ministack_patches.apply(environments)
+    ministack_patches.apply(environments, overrides)
     from ministack.app import main
 
     print(f"emulator: MiniStack on http://{host}:{port}", flush=True)
@@ -67,5 +74,13 @@ if __name__ == "__main__":
         default=os.cpu_count() or 2,
         help="most processes (execution environments) one Lambda function may have at once",
     )
+    parser.add_argument(
+        "--environments-for",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="N processes for the functions whose name contains NAME (repeatable)",
+    )
     args = parser.parse_args()
-    serve(args.host, args.port, args.state_dir, args.log_level, args.environments)
+    overrides = {k: int(n) for k, _, n in (o.partition("=") for o in args.environments_for)}
+    serve(args.host, args.port, args.state_dir, args.log_level, args.environments, overrides)

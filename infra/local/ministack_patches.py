@@ -19,9 +19,17 @@ MiniStack's own virtualenv, so it imports nothing but the standard library and m
 5. One Python process per concurrent invocation, started on demand: on AWS each is a sandbox
    on its own share of a fleet, here they share two cores, so a burst of 16 requests started
    16 cold imports at once (p99 25 s) and left 16 processes of ~90 MiB behind. A function gets
-   at most `environments` processes; an invocation beyond waits for a free one (up to the
-   function's timeout) instead of starting another. Throughput is the same on a machine with
-   that many cores; the mappings' own MaximumConcurrency still applies on top.
+   at most `environments` processes (or its own number: `overrides`, for a function that waits
+   on the network rather than the CPU); an invocation beyond waits for a free one (up to the
+   function's timeout) instead of starting another. An event source mapping hands out no more
+   batches at once than its function has environments (MaximumConcurrency still applies on
+   top): a batch that waited for an environment past the function's timeout failed, and its
+   messages stayed hidden for the queue's whole visibility timeout.
+6. API Gateway takes the caller's address (`requestContext.identity.sourceIp`) from the first
+   entry of the request's own `X-Forwarded-For` header, else 127.0.0.1; on AWS it is the
+   address of the connection. Any caller could claim any address (the sign-in limit per address
+   was void) and every other caller was 127.0.0.1 (one shared limit). The header is now replaced
+   by the connection's address before MiniStack reads it.
 
 Not a patch, but part of the same story: MiniStack fires the stack's schedule rules and feeds its
 event source mappings itself, as AWS does. `make run` consumes the queues and fires the
@@ -38,6 +46,7 @@ from importlib import metadata
 
 PATCHED_VERSION = "1.5.33"
 ANY_METHOD = {"x-amazon-apigateway-any-method": "any"}
+FORWARDED_FOR = b"x-forwarded-for"
 END_OF_INVOCATION = "\x1epaygate-end-of-invocation\x1e"
 
 _WORKER_ANCHOR = "        _real_stdout.flush()\n\nrun()"
@@ -210,13 +219,20 @@ def _patch_openapi_import(apigateway_v1) -> None:
     apigateway_v1._import_rest_api = import_rest_api
 
 
-def _patch_environment_cap(lambda_runtime, lambda_svc, environments: int) -> None:
+def _patch_environment_cap(
+    lambda_runtime, lambda_svc, environments: int, overrides: dict[str, int]
+) -> None:
     original_acquire = lambda_runtime.acquire_worker
     original_release = lambda_runtime.release_worker
+    original_batches = lambda_svc._sqs_esm_concurrency
     freed = threading.Condition()
 
+    def environments_of(name: str) -> int:
+        return next((n for key, n in overrides.items() if key in name), environments)
+
     def acquire_worker(func_name, config, code_zip, qualifier="$LATEST", max_concurrency=None):
-        cap = min(max_concurrency or environments, environments)
+        limit = environments_of(func_name)
+        cap = min(max_concurrency or limit, limit)
         deadline = time.monotonic() + float(config.get("Timeout", 30))
         with freed:
             while True:
@@ -228,6 +244,10 @@ def _patch_environment_cap(lambda_runtime, lambda_svc, environments: int) -> Non
                     return worker, reason
                 freed.wait(remaining)
 
+    def batches_at_once(esm, func_rec, config, queue=None) -> int:
+        limit = environments_of(esm.get("FunctionArn", ""))
+        return min(original_batches(esm, func_rec, config, queue), limit)
+
     def release_worker(worker) -> None:
         original_release(worker)
         with freed:
@@ -236,17 +256,33 @@ def _patch_environment_cap(lambda_runtime, lambda_svc, environments: int) -> Non
     for module in (lambda_runtime, lambda_svc):
         module.acquire_worker = acquire_worker
         module.release_worker = release_worker
+    lambda_svc._sqs_esm_concurrency = batches_at_once
 
 
-def apply(environments: int) -> None:
+def with_connection_address(inner):
+    """The ASGI app `inner`, seeing `X-Forwarded-For` set to the connection's address only."""
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            peer = (scope.get("client") or ("127.0.0.1",))[0]
+            kept = [(k, v) for k, v in scope.get("headers", []) if k.lower() != FORWARDED_FOR]
+            scope = {**scope, "headers": [*kept, (FORWARDED_FOR, peer.encode())]}
+        await inner(scope, receive, send)
+
+    return app
+
+
+def apply(environments: int, overrides: dict[str, int] | None = None) -> None:
     """Apply every workaround; refuses a MiniStack other than the one they were written for.
-    `environments`: the most processes one function may have at once."""
+    `environments`: the most processes one function may have at once; `overrides`: another
+    number for the functions whose name contains a key."""
     version = metadata.version("ministack")
     if version != PATCHED_VERSION:
         raise RuntimeError(
             f"infra/local/ministack_patches.py was written for ministack {PATCHED_VERSION}, "
             f"found {version}: run `make setup`, or review the patches for the new version"
         )
+    from ministack import app as app_module
     from ministack.core import concurrency, lambda_runtime
     from ministack.services import apigateway_v1, lambda_svc, sqs
 
@@ -261,4 +297,5 @@ def apply(environments: int) -> None:
     _patch_mapping_poller(lambda_svc, sqs, concurrency.esm_wake)
     _patch_log_drain(lambda_runtime)
     _patch_openapi_import(apigateway_v1)
-    _patch_environment_cap(lambda_runtime, lambda_svc, environments)
+    _patch_environment_cap(lambda_runtime, lambda_svc, environments, overrides or {})
+    app_module.app = with_connection_address(app_module.app)  # main() serves the module's `app`

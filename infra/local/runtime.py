@@ -126,6 +126,12 @@ def _child_setup() -> callable:
 _CHILD_SETUP = _child_setup()
 
 
+# The webhook worker spends its batches waiting on merchants' endpoints (up to the 5 s deadline
+# per attempt), not on the CPU: it gets more execution environments than the default one per
+# core, so slow endpoints' batches cannot hold every environment (docs/ministack.md, 5).
+NETWORK_BOUND_ENVIRONMENTS = {"WebhookWorkerFunction": 6}
+
+
 def wait_until(check, timeout: float, what: str, interval: float = 0.05) -> None:
     """Call `check` until it returns true; TimeoutError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -311,6 +317,8 @@ class Runtime:
         args = ["-m", "infra.local.emulator", "--host", c.host, "--port", str(c.emulator_port)]
         if c.state_dir is not None:
             args += ["--state-dir", str(c.state_dir)]
+        for function, environments in NETWORK_BOUND_ENVIRONMENTS.items():
+            args += ["--environments-for", f"{function}={environments}"]
         # A clean stop writes the whole state to disk: give it time.
         child = self._spawn("emulator", args, {}, python=str(c.emulator_python), stop_timeout=60)
 

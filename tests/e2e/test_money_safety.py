@@ -8,8 +8,10 @@ import threading
 import time
 import uuid
 
+import boto3
 import requests
 
+from infra.deploy import consumers
 from tests.e2e.test_foundation import headers_of, signup
 from tests.e2e.test_payments import CARD
 from tests.e2e.test_refunds import successful_payment
@@ -85,15 +87,19 @@ def test_twelve_simultaneous_payments_on_one_order_create_exactly_one(stack):
     created = [r for r in responses if r.status_code == 201]
     refused = [r for r in responses if r.status_code != 201]
     assert len(created) == 1, [r.text for r in responses]
-    assert {refusal(r) for r in refused} == {(400, "BAD_REQUEST_ERROR", IN_PROGRESS)}
+    # A refusal that comes after the winner settled (the bank takes 1 s; a slow stack can take
+    # longer to answer twelve calls) rightly says the order is paid.
+    assert {refusal(r) for r in refused} <= {
+        (400, "BAD_REQUEST_ERROR", IN_PROGRESS),
+        (400, "BAD_REQUEST_ERROR", ALREADY_PAID),
+    }, [r.text for r in refused]
     [payment] = payments_of_order(stack, order["id"], headers)
     assert payment["id"] == created[0].json()["id"]
 
     attempted = stack.call("GET", f"/api/v1/orders/{order['id']}", headers=headers).json()
-    assert (attempted["status"], attempted["attempts"], attempted["amount_paid"]) == (
-        "attempted",
-        1,
-        0,
+    assert (attempted["status"], attempted["attempts"], attempted["amount_paid"]) in (
+        ("attempted", 1, 0),
+        ("paid", 1, 50000),
     )
     assert settled(stack, payment["id"], headers)["status"] == "success"
     paid = stack.call("GET", f"/api/v1/orders/{order['id']}", headers=headers).json()
@@ -289,10 +295,27 @@ def test_jobs_status_reports_dead_letter_depths(stack):
     assert all(isinstance(n, int) and n >= 0 for n in status["dead_letter"].values())
 
 
-def test_the_reconciler_is_scheduled_locally(stack):
-    child = stack.runtime.children["schedule-ReconcilerFunction"]
-    assert child.running()
-    assert any(
-        "scheduler:" in line and "Reconciler" in line and "every 60s" in line
-        for line in stack.logs().splitlines()
-    )
+def test_the_reconciler_is_scheduled(stack):
+    """By the local scheduler in `make run`; by the stack's own rule in `make run-stack`."""
+    if stack.mode == "local":
+        child = stack.runtime.children["schedule-ReconcilerFunction"]
+        assert child.running()
+        assert any(
+            "scheduler:" in line and "Reconciler" in line and "every 60s" in line
+            for line in stack.logs().splitlines()
+        )
+        return
+    reconciler = stack.runtime.deployment["resources"]["ReconcilerFunction"]
+    _, rules = consumers.stack_triggers(stack.runtime.deployment)
+    events = boto3.client("events")
+    scheduled = [
+        events.describe_rule(Name=rule)
+        for rule in rules
+        if any(
+            target["Arn"].endswith(f":function:{reconciler}")
+            for target in events.list_targets_by_rule(Rule=rule)["Targets"]
+        )
+    ]
+    assert [(r["State"], r["ScheduleExpression"]) for r in scheduled] == [
+        ("ENABLED", "rate(1 minute)")
+    ]

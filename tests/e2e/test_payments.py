@@ -11,6 +11,7 @@ import boto3
 import requests
 
 from tests.e2e.test_foundation import headers_of, signup
+from tests.security.helpers import wait_for
 
 CARD = {
     "number": "4242 4242 4242 4242",
@@ -261,6 +262,11 @@ def test_capture_over_http(stack):
     assert twice.status_code == 400
 
 
+def pending_payments(stack, headers) -> list[dict]:
+    listed = requests.get(stack.api + "/api/v1/payments?limit=100", headers=headers, timeout=5)
+    return [p for p in listed.json()["data"] if p["status"] == "pending"]
+
+
 def test_listing_pagination_and_stats(stack):
     other = headers_of(signup(stack))
     for amount in (1000, 2000, 3000):
@@ -277,7 +283,7 @@ def test_listing_pagination_and_stats(stack):
                 "vpa": "failure@bank" if amount == 2000 else "success@bank",
             },
         )
-    time.sleep(DELAY_S + 1)
+    assert wait_for(lambda: not pending_payments(stack, other), timeout=DELAY_S + 20)
     page = requests.get(
         stack.api + "/api/v1/payments?limit=2&offset=0", headers=other, timeout=5
     ).json()

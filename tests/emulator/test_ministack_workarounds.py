@@ -4,6 +4,7 @@ still behaves as reported: when a release fixes one, its test says so and the pa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import threading
@@ -89,3 +90,17 @@ def test_next_visible_ignores_messages_already_visible():
     messages = [{"visible_at": now - 1}, {"visible_at": now + 3}, {"visible_at": now + 1}]
     assert ministack_patches.next_visible(messages, now) == now + 1
     assert ministack_patches.next_visible(messages[:1], now) is None
+
+
+def test_api_gateway_sees_the_connections_address_not_the_callers_claim():
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope)
+
+    app = ministack_patches.with_connection_address(inner)
+    claim = [(b"host", b"x"), (b"X-Forwarded-For", b"203.0.113.9, 10.0.0.1")]
+    asyncio.run(app({"type": "http", "client": ("127.0.0.7", 5123), "headers": claim}, None, None))
+    asyncio.run(app({"type": "lifespan"}, None, None))
+    assert seen[0]["headers"] == [(b"host", b"x"), (b"x-forwarded-for", b"127.0.0.7")]
+    assert seen[1] == {"type": "lifespan"}

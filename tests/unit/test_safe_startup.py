@@ -15,7 +15,11 @@ import pytest
 
 from paygate import security
 from paygate.errors import AuthenticationFailed
-from paygate.services.health import CONTROL_PLANE_TTL_SECONDS, HealthService
+from paygate.services.health import (
+    CONTROL_PLANE_TTL_SECONDS,
+    TEST_MODE_CONTROL_PLANE_TTL_SECONDS,
+    HealthService,
+)
 from paygate.services.merchants import MerchantService
 from paygate.settings import Settings, SettingsError
 
@@ -170,8 +174,8 @@ class CountingLambda:
         return {"EventSourceMappings": [{"State": self.state}]}
 
 
-def health_service(client, clock) -> HealthService:
-    settings = Settings(worker_functions=("pay", "refund", "hook"))
+def health_service(client, clock, test_mode: bool = False) -> HealthService:
+    settings = Settings(worker_functions=("pay", "refund", "hook"), test_mode=test_mode)
     return HealthService(
         counters=None, queues=[], settings=settings, lambda_client=lambda: client, monotonic=clock
     )
@@ -190,6 +194,16 @@ def test_the_control_plane_is_read_at_most_once_a_minute():
     assert not health.worker_running()  # a new reading sees the disabled mapping
     assert client.calls == 4  # stops at the first disabled function
     assert not health.worker_running() and client.calls == 4
+
+
+def test_in_test_mode_the_reading_lasts_a_second():
+    client, now = CountingLambda(), [1000.0]
+    health = health_service(client, lambda: now[0], test_mode=True)
+    assert health.worker_running() and health.worker_running()
+    assert client.calls == 3
+    client.state = "Disabled"
+    now[0] += TEST_MODE_CONTROL_PLANE_TTL_SECONDS
+    assert not health.worker_running()
 
 
 def test_a_failed_reading_is_not_retried_within_the_minute():

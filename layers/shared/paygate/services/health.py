@@ -21,6 +21,8 @@ WORKER_KINDS = ("payment", "refund", "webhook")
 # The Lambda control plane has low, account-wide API quotas, and /health is public: each process
 # asks it at most once a minute and answers from that reading in between.
 CONTROL_PLANE_TTL_SECONDS = 60
+# Test mode (a local stack): a stopped or restarted worker shows within a second.
+TEST_MODE_CONTROL_PLANE_TTL_SECONDS = 1
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +84,12 @@ class HealthService:
         with self._mappings_lock:  # one reading at a time: concurrent calls wait for it
             reading = self._mappings_reading
             now = self._monotonic()
-            if reading is None or now - reading[0] >= CONTROL_PLANE_TTL_SECONDS:
+            ttl = (
+                TEST_MODE_CONTROL_PLANE_TTL_SECONDS
+                if self.settings.test_mode
+                else CONTROL_PLANE_TTL_SECONDS
+            )
+            if reading is None or now - reading[0] >= ttl:
                 reading = self._mappings_reading = (now, self._read_mappings(names))
             return reading[1]
 
