@@ -21,6 +21,7 @@ from paygate.db.models import WebhookLogModel
 from paygate.services.endpoint_gate import (
     BREAKER_OPEN_SECONDS,
     BREAKER_TIMEOUTS,
+    FULL_MEMO_SECONDS,
     LEASE_SECONDS,
     MAX_DEFERRAL_SECONDS,
     MAX_IN_FLIGHT,
@@ -31,9 +32,10 @@ from paygate.webhook_transport import Answer
 from paygate.wiring import services
 from tests.integration.helpers import drain, merchant_with_url, receive_all
 
-HOLD = "https://hold.example"  # URLs under it wait until released
-TIMEOUT = "https://timeout.example"  # URLs under it time out at once (as after 5 s)
-OK = "https://ok.example"
+# Each test's endpoints are on a host of their own: places are per server (host and port).
+HOLD = "hold.example"  # hosts under it wait until released, then answer 200
+TIMEOUT = "timeout.example"  # hosts under it time out at once (as after 5 s)
+OK = "ok.example"
 
 
 class FakeTransport:
@@ -48,10 +50,10 @@ class FakeTransport:
             self.posts.append(url)
             self.in_flight += 1
         try:
-            if url.startswith(HOLD):
+            if f".{HOLD}/" in url:
                 self.release.wait(10)
                 return Answer(200, "ok, at last")
-            if url.startswith(TIMEOUT):
+            if f".{TIMEOUT}/" in url:
                 return Answer(None, "Timeout: no answer within 5 s", timed_out=True)
             return Answer(200, "ok")
         finally:
@@ -138,8 +140,8 @@ def deferred_messages(engine, log_id: str) -> list[tuple[dict, int]]:
 def test_an_endpoint_at_its_cap_is_deferred_while_another_endpoint_is_delivered_at_once(
     delivery,
 ):
-    slow = merchant_with_url(f"{HOLD}/a")
-    healthy = merchant_with_url(f"{OK}/b")
+    slow = merchant_with_url(f"https://a.{HOLD}/hook")
+    healthy = merchant_with_url(f"https://b.{OK}/hook")
     extra = 4
     events = queued_tests(slow, MAX_IN_FLIGHT + extra)
     (victim,) = queued_tests(healthy, 1)
@@ -165,15 +167,18 @@ def test_an_endpoint_at_its_cap_is_deferred_while_another_endpoint_is_delivered_
     deferred = [e for e, f in zip(events, futures, strict=True) if f.result() == "deferred"]
     for event_id in deferred:
         log = log_of(event_id)
-        # no attempt counted, still pending, its next attempt moved to when it is re-queued
+        # no attempt counted, still pending (a short deferral leaves the due time as it was:
+        # the relay would only re-send it minutes later)
         assert (log.status, int(log.attempts)) == ("pending", 0)
-        assert float(log.next_retry_epoch) > time.time() - 1
+        assert float(log.next_retry_epoch) > time.time() - 10
         ((message, delay_ms),) = deferred_messages(delivery, log.id)
         assert message["attempt"] == 1 and message["deferrals"] == 1
         assert message["deferred_since"] <= time.time()
         assert 1000 <= delay_ms <= 5000, delay_ms
     assert len(delivery.fake_transport.posts) == MAX_IN_FLIGHT + 1
-    # the attempts that ran released their places: the endpoint takes attempts again
+    # the attempts that ran released their places: the endpoint takes attempts again (once
+    # this worker's memory of the refusal has lapsed)
+    time.sleep(FULL_MEMO_SECONDS)
     assert delivery.handle({"log_id": log_id_for(deferred[0]), "attempt": 1}, time.time()) in (
         "success",
         "not_due",
@@ -183,7 +188,7 @@ def test_an_endpoint_at_its_cap_is_deferred_while_another_endpoint_is_delivered_
 def test_the_cap_holds_across_concurrent_workers_without_losing_or_counting_twice(delivery):
     """Two copies of every message (a redelivery racing its original) for one held endpoint:
     never more than MAX_IN_FLIGHT POSTs at once, and each log counts one attempt at most."""
-    slow = merchant_with_url(f"{HOLD}/c")
+    slow = merchant_with_url(f"https://c.{HOLD}/hook")
     events = queued_tests(slow, MAX_IN_FLIGHT + 5)
     peak = [0]
     original_post = delivery.fake_transport.post
@@ -213,7 +218,7 @@ def test_the_cap_holds_across_concurrent_workers_without_losing_or_counting_twic
 
 # ------------------------------------------------------------------ the circuit breaker
 def test_an_endpoint_that_keeps_timing_out_is_deferred_then_probed_once(delivery):
-    slow = merchant_with_url(f"{TIMEOUT}/d")
+    slow = merchant_with_url(f"https://d.{TIMEOUT}/hook")
     events = queued_tests(slow, BREAKER_TIMEOUTS + 3)
     outcomes = [delivery.handle({"event_id": e}, time.time()) for e in events]
     assert outcomes[:BREAKER_TIMEOUTS] == ["retry"] * BREAKER_TIMEOUTS
@@ -239,13 +244,13 @@ def test_an_endpoint_that_keeps_timing_out_is_deferred_then_probed_once(delivery
 
 
 def test_a_probe_that_succeeds_closes_the_circuit(delivery):
-    merchant = merchant_with_url(f"{TIMEOUT}/e")
+    merchant = merchant_with_url(f"https://e.{TIMEOUT}/hook")
     events = queued_tests(merchant, BREAKER_TIMEOUTS + 2)
     for event_id in events[:BREAKER_TIMEOUTS]:
         assert delivery.handle({"event_id": event_id}, time.time()) == "retry"
     assert delivery.handle({"event_id": events[-2]}, time.time()) == "deferred"
     # the receiver is fixed during the cool-down
-    services().webhooks.set_url(merchant, {"webhook_url": f"{OK}/e"})
+    delivery.fake_transport.post = lambda url, body, headers: Answer(200, "ok")
     delivery.clock.offset = BREAKER_OPEN_SECONDS + 1
     message = {"log_id": due_now(log_id_for(events[-2])), "attempt": 1}
     assert delivery.handle(message, time.time()) == "success"  # the probe
@@ -256,14 +261,26 @@ def test_only_timeouts_open_the_circuit_not_fast_failures(delivery):
     """A 500 or a refused connection costs a worker nothing: endpoint health deals with those,
     the breaker does not."""
     delivery.fake_transport.post = lambda url, body, headers: Answer(500, "no")
-    merchant = merchant_with_url(f"{OK}/f")
+    merchant = merchant_with_url(f"https://f.{OK}/hook")
     for event_id in queued_tests(merchant, BREAKER_TIMEOUTS + 3):
         assert delivery.handle({"event_id": event_id}, time.time()) == "retry"
 
 
+def test_endpoints_on_one_server_share_its_places_whoever_owns_them(delivery):
+    """16 endpoints (or 16 merchants) on one slow server hold at most MAX_IN_FLIGHT workers,
+    not 16 times as many; another server keeps its own places."""
+    owners = [merchant_with_url(f"https://l.{HOLD}/{n}") for n in range(3)]
+    endpoints = [services().delivery.directory.find(m.id, None) for m in owners]
+    taken = [delivery.gate.enter(endpoints[n % 3]) for n in range(MAX_IN_FLIGHT)]
+    assert all(a.deferral is None for a in taken)
+    assert all(delivery.gate.enter(e).deferral is not None for e in endpoints)
+    other = merchant_with_url(f"https://l2.{HOLD}/0")
+    assert delivery.gate.enter(services().delivery.directory.find(other.id, None)).deferral is None
+
+
 # ------------------------------------------------------------------ crashes and bounds
 def test_a_place_held_by_a_crashed_attempt_frees_itself(delivery):
-    merchant = merchant_with_url(f"{OK}/g")
+    merchant = merchant_with_url(f"https://g.{OK}/hook")
     endpoint = services().delivery.directory.find(merchant.id, None)
     for _ in range(MAX_IN_FLIGHT):  # taken, never given back: the worker died mid-POST
         assert delivery.gate.enter(endpoint).deferral is None
@@ -273,7 +290,7 @@ def test_a_place_held_by_a_crashed_attempt_frees_itself(delivery):
 
 
 def test_an_attempt_deferred_too_long_is_recorded_failed_without_being_sent(delivery):
-    merchant = merchant_with_url(f"{HOLD}/h")
+    merchant = merchant_with_url(f"https://h.{HOLD}/hook")
     endpoint = services().delivery.directory.find(merchant.id, None)
     for _ in range(MAX_IN_FLIGHT):
         delivery.gate.enter(endpoint)
@@ -293,7 +310,7 @@ def test_an_attempt_deferred_too_long_is_recorded_failed_without_being_sent(deli
 
 
 def test_a_deferred_attempt_is_not_resent_by_the_relay(delivery):
-    merchant = merchant_with_url(f"{HOLD}/i")
+    merchant = merchant_with_url(f"https://i.{HOLD}/hook")
     endpoint = services().delivery.directory.find(merchant.id, None)
     for _ in range(MAX_IN_FLIGHT):
         delivery.gate.enter(endpoint)
@@ -312,7 +329,7 @@ def test_a_deferred_attempt_is_not_resent_by_the_relay(delivery):
 
 
 def test_a_deferred_copy_racing_a_delivered_one_counts_nothing(delivery):
-    merchant = merchant_with_url(f"{OK}/j")
+    merchant = merchant_with_url(f"https://j.{OK}/hook")
     (event_id,) = queued_tests(merchant, 1)
     assert delivery.handle({"event_id": event_id}, time.time()) == "success"
     late = {"log_id": log_id_for(event_id), "attempt": 1, "generation": 0, "deferrals": 3}
@@ -321,7 +338,7 @@ def test_a_deferred_copy_racing_a_delivered_one_counts_nothing(delivery):
 
 
 def test_a_disabled_endpoints_deferred_attempt_ends_failed_with_nothing_sent(delivery):
-    merchant = merchant_with_url(f"{HOLD}/k")
+    merchant = merchant_with_url(f"https://k.{HOLD}/hook")
     endpoint = services().delivery.directory.find(merchant.id, None)
     for _ in range(MAX_IN_FLIGHT):
         delivery.gate.enter(endpoint)

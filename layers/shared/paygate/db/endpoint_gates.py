@@ -11,8 +11,8 @@ from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import EndpointGateModel as Gate
 
 
-def gate_key(merchant_id: str, endpoint_id: str) -> str:
-    return f"gate#{merchant_id}#{endpoint_id}"
+def gate_key(server: str) -> str:
+    return f"gate#{server}"
 
 
 def _expiry(epoch: float) -> datetime:

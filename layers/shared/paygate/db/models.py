@@ -373,7 +373,7 @@ class CounterModel(Model):
 
 
 class EndpointGateModel(Model):
-    """Per-endpoint fairness (`gate#<merchant>#<endpoint>`, in the counters table): the places
+    """Per-endpoint fairness (`gate#<host>:<port>`, in the counters table): the places
     taken by attempts in flight (`"<expiry>:<token>"`, a set), the endpoint's streak of attempts
     that ran into the deadline, and its circuit breaker (open until `open_until`, for
     `open_for` seconds the last time). Expires (TTL) once the endpoint has been quiet a while."""

@@ -30,6 +30,8 @@ from aws_lambda_powertools import Logger
 
 from paygate.db.endpoint_gates import EndpointGateRepository, gate_key
 from paygate.domain.webhook_endpoints import Endpoint
+from paygate.errors import BadRequest
+from paygate.webhook_urls import parse_target
 
 logger = Logger(child=True)
 MAX_IN_FLIGHT = 10
@@ -43,6 +45,9 @@ LEASE_SECONDS = 15
 # and follows the schedule from there: deferrals never loop for ever.
 MAX_DEFERRAL_SECONDS = 3600
 KEEP_SECONDS = 3600  # the gate item outlives a quiet endpoint by this much (TTL)
+# What this process learnt of a refusal is trusted this long (a full endpoint) or until the
+# circuit's cool-down ends: deferring a flood then costs no DynamoDB call per message.
+FULL_MEMO_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,25 @@ class EndpointGate:
         self.repo = repo
         self.max_in_flight = max_in_flight
         self.now = now
+        self._refused: dict[str, tuple[float, Deferral]] = {}  # key -> (until, why)
 
     def enter(self, endpoint: Endpoint) -> Admission:
         """Take a place at `endpoint`, or say why not and for how long."""
-        key = gate_key(endpoint.merchant_id, endpoint.id)
+        key = _key(endpoint)
+        memo = self._refused.get(key)
+        if memo is not None:
+            until, deferral = memo
+            now = self.now()
+            if now < until:
+                return Admission(key, deferral=Deferral(deferral.reason, max(0.0, until - now)))
+            self._refused.pop(key, None)
+        admission = self._enter(key)
+        if admission.deferral is not None:
+            wait = admission.deferral.wait
+            self._refused[key] = (self.now() + (wait or FULL_MEMO_SECONDS), admission.deferral)
+        return admission
+
+    def _enter(self, key: str) -> Admission:
         for _ in range(2):  # a second try only after freeing places of dead workers
             now = self.now()
             lease = f"{now + LEASE_SECONDS:.3f}:{uuid.uuid4().hex}"
@@ -119,6 +139,17 @@ class EndpointGate:
                     )
         except Exception:
             logger.exception("endpoint place not given back", extra={"gate": admission.key})
+
+
+def _key(endpoint: Endpoint) -> str:
+    """The gate of the server an endpoint's URL names (host and port): a merchant's endpoints
+    on one server, or several merchants', share its places, so adding endpoints does not
+    multiply what one slow server may hold."""
+    try:
+        target = parse_target(endpoint.url)
+    except BadRequest:  # refused at send anyway; its own gate
+        return gate_key(f"endpoint:{endpoint.merchant_id}:{endpoint.id}")
+    return gate_key(f"{target.host}:{target.port}")
 
 
 def _expiry(lease: str) -> float:

@@ -76,6 +76,7 @@ REPLAY_THREADS = 16
 # A deferred attempt waits 1-2 s, then twice as long each time, up to this (jittered); an open
 # circuit's wait is its cool-down.
 MAX_DEFERRAL_BACKOFF_SECONDS = 60
+DEFERRAL_RELAY_MARGIN_SECONDS = 60
 ENDPOINT_DELETED = "Webhook endpoint deleted: not sent"
 ENDPOINT_DISABLED = "Webhook endpoint disabled: not sent"
 
@@ -547,17 +548,21 @@ class WebhookDelivery:
             backoff = min(MAX_DEFERRAL_BACKOFF_SECONDS, 2**deferred.count)
             wait = backoff * random.uniform(1.0, 2.0)
         until = now + wait
-        moved = self.repo.record_attempt(
-            log,
-            attempt - 1,
-            int(log.generation),
-            attempts=attempt - 1,
-            status="pending",
-            next_retry_at=_iso_at(until),
-            next_retry_epoch=until,
-        )
-        if not moved:
-            return "duplicate"  # attempted or ended meanwhile by another copy
+        due = float(log.next_retry_epoch or now)
+        if until > due + RELAY_OVERDUE_AFTER_SECONDS - DEFERRAL_RELAY_MARGIN_SECONDS:
+            # Past this the relay would take the attempt for lost: its due time moves first
+            # (the log then also shows when it comes). Shorter deferrals cost no write.
+            moved = self.repo.record_attempt(
+                log,
+                attempt - 1,
+                int(log.generation),
+                attempts=attempt - 1,
+                status="pending",
+                next_retry_at=_iso_at(until),
+                next_retry_epoch=until,
+            )
+            if not moved:
+                return "duplicate"  # attempted or ended meanwhile by another copy
         self._enqueue(log, attempt, wait, _Deferred(deferred.count + 1, since))
         return "deferred"
 
