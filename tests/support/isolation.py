@@ -30,6 +30,7 @@ class IsolationRun:
     attempt_took: dict[str, float] = field(default_factory=dict)
     bad_logs: dict[str, dict] = field(default_factory=dict)
     queued: int = 0
+    deferred: int = 0  # bad logs not attempted yet: deferred by their server's gate
     huge_bytes_sent: int = 0
 
 
@@ -129,6 +130,10 @@ def run_isolation(
         while time.monotonic() < deadline and len(first_attempts()) < len(queued_at):
             time.sleep(0.2)
         result.bad_logs = first_attempts()
+        # the rest waited for a place at their server (per-server fairness), counting nothing
+        result.deferred = sum(
+            1 for merchant in bad for log in merchant.logs() if log["attempts"] == 0
+        )
         for log_id, log in result.bad_logs.items():
             if log["attempts"] == 1:  # later attempts come 5 s after a failure
                 started = at(log["created_at"])
@@ -142,3 +147,106 @@ def run_isolation(
         receiver.stop()
         trickle.stop()
         huge.stop()
+
+
+@dataclass
+class FloodRun:
+    lags: dict[str, float] = field(default_factory=dict)  # victim payment -> settled to received
+    missing: list[str] = field(default_factory=list)
+    flood_messages: int = 0  # attempts the flood queued (events x endpoints)
+    silent_connections: int = 0  # connections the silent endpoint accepted meanwhile
+    deferred_logs: int = 0  # flood logs still at 0 attempts, waiting for a place
+
+
+def run_silent_flood(
+    api: str,
+    endpoints: int = 16,
+    flood_payments: int = 9,
+    payments: int = 3,
+    timeout: float = 20,
+    control: bool = False,
+) -> FloodRun:
+    """Red-team a08: a merchant with `endpoints` endpoints on a server that accepts and never
+    answers makes `flood_payments` payments (4 events each, to every endpoint: more attempts
+    than the webhook worker's 50 batches x 10 records); once they are being attempted, another
+    merchant's payments settle and their `payment.success` lag is measured. With `control`,
+    the flood goes to a receiver answering 200 at once (what the flood costs by its volume)."""
+    silent = Receiver("unused").start() if control else HostileReceiver("silent").start()
+    receiver = Receiver("pending").start()
+    result = FloodRun()
+    hostile = None
+    try:
+        hostile = _Merchant(api, f"{silent.url}/0")
+        for n in range(1, endpoints):
+            made = hostile.session.post(
+                f"{api}/api/v1/webhook_endpoints",
+                json={"url": f"{silent.url}/{n}", "enabled_events": ["*"]},
+                timeout=10,
+            )
+            assert made.status_code in (200, 201), made.text
+        victim = _Merchant(api, receiver.url)
+        receiver.secret = victim.secret
+
+        def pay(merchant: _Merchant) -> str:
+            order = merchant.session.post(
+                f"{api}/api/v1/orders", json={"amount": 1000}, timeout=10
+            ).json()
+            payment = merchant.session.post(
+                f"{api}/api/v1/payments",
+                json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
+                timeout=10,
+            )
+            assert payment.status_code == 201, payment.text
+            return payment.json()["id"]
+
+        for _ in range(flood_payments):
+            pay(hostile)
+        # payment.created, .pending, .success and order.paid, each to every endpoint
+        result.flood_messages = flood_payments * 4 * endpoints
+        # the flood is being attempted: the silent server holds many connections
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _contacts(silent) < 150:
+            time.sleep(0.05)
+        payment_ids = [pay(victim) for _ in range(payments)]
+
+        def arrival(payment_id: str) -> float | None:
+            return next(
+                (
+                    d.at
+                    for d in list(receiver.deliveries)
+                    if d.event["event"] == "payment.success"
+                    and d.event["data"]["payment"]["id"] == payment_id
+                ),
+                None,
+            )
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(arrival(p) for p in payment_ids):
+            time.sleep(0.02)
+        for payment_id in payment_ids:
+            settled = victim.session.get(f"{api}/api/v1/payments/{payment_id}", timeout=10)
+            received = arrival(payment_id)
+            if received is None:
+                result.missing.append(payment_id)
+            else:
+                result.lags[payment_id] = received - at(settled.json()["updated_at"])
+        result.silent_connections = _contacts(silent)
+        result.deferred_logs = sum(
+            1 for log in hostile.logs() if log["status"] == "pending" and log["attempts"] == 0
+        )
+        return result
+    finally:
+        if hostile is not None:  # its retries end at once instead of loading the stack
+            listed = hostile.session.get(f"{api}/api/v1/webhook_endpoints", timeout=10)
+            for endpoint in listed.json().get("data", []):
+                if not endpoint.get("is_default"):
+                    hostile.session.delete(
+                        f"{api}/api/v1/webhook_endpoints/{endpoint['id']}", timeout=10
+                    )
+            hostile.set_url(None)
+        receiver.stop()
+        silent.stop()
+
+
+def _contacts(server) -> int:
+    return server.connections if isinstance(server, HostileReceiver) else len(server.deliveries)

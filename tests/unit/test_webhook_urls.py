@@ -304,3 +304,93 @@ def test_target_parts():
     v6 = parse_target("http://[2606:4700::1111]/")
     assert v6.host == "2606:4700::1111" and v6.host_header == "[2606:4700::1111]"
     assert parse_target("http://shop.example").request_uri == "/"
+
+
+# ------------------------------------------------------------ resolution without a shared pool
+class HangingResolver:
+    """Names under `.slow-dns.example` hang until released (a name server that never answers);
+    every other name resolves at once. Counts the lookups started per host."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.started: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, host, port, type=0):
+        with self._lock:
+            self.started[host] = self.started.get(host, 0) + 1
+        if host.endswith(".slow-dns.example"):
+            self.release.wait(30)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+
+def _resolve_in_threads(targets, resolver, timeout):
+    import threading
+    import time
+
+    outcomes: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def one(target):
+        started = time.monotonic()
+        try:
+            resolve_target(target, False, resolver, timeout)
+            outcome = "resolved"
+        except BadRequest as exc:
+            outcome = exc.description
+        with lock:
+            outcomes.append((outcome, time.monotonic() - started))
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def test_hanging_lookups_of_one_host_do_not_delay_another_hosts_resolution():
+    """a26: 8 (then 40) hanging lookups used to fill the shared 8-thread pool, and every other
+    merchant's delivery failed with 'did not resolve in time'."""
+    import time
+
+    resolver = HangingResolver()
+    hostile = [parse_target(f"https://h{i % 8}.slow-dns.example/hook") for i in range(40)]
+    threads, outcomes = _resolve_in_threads(hostile, resolver, timeout=1.0)
+    try:
+        time.sleep(0.2)
+        victim = parse_target("https://victim-merchant.example/webhooks")
+        started = time.monotonic()
+        assert str(resolve_target(victim, False, resolver, 5.0)) == "93.184.215.14"
+        assert time.monotonic() - started < 0.5
+        for thread in threads:
+            thread.join(5)
+        # each hanging lookup was cut at its caller's own deadline
+        assert len(outcomes) == 40
+        assert all(o == "webhook_url host did not resolve in time" for o, _ in outcomes), outcomes
+        assert all(0.9 <= took < 2.0 for _, took in outcomes), outcomes
+        # one lookup per hanging host at a time, however many attempts wait on it
+        assert all(resolver.started[f"h{i}.slow-dns.example"] == 1 for i in range(8))
+    finally:
+        resolver.release.set()
+
+
+def test_a_hung_host_is_looked_up_again_once_its_lookup_ends():
+    import time
+
+    resolver = HangingResolver()
+    target = parse_target("https://a.slow-dns.example/hook")
+    with pytest.raises(BadRequest, match="did not resolve in time"):
+        resolve_target(target, False, resolver, 0.2)
+    resolver.release.set()
+    time.sleep(0.1)
+    assert str(resolve_target(target, False, resolver, 1.0)) == "93.184.215.14"
+    assert resolver.started["a.slow-dns.example"] == 2  # a fresh lookup: nothing cached
+
+
+def test_a_resolver_error_is_reported_to_every_caller_waiting_on_the_lookup():
+    def failing(host, port, type=0):
+        raise socket.gaierror("no such name")
+
+    with pytest.raises(BadRequest, match="does not resolve"):
+        resolve_target(parse_target("https://gone.example/"), False, failing, 1.0)

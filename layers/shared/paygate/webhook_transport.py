@@ -19,7 +19,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.client import HTTPException
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -30,6 +30,9 @@ from paygate.errors import BadRequest
 from paygate.webhook_urls import HostUnresolvable, Resolver, parse_target, resolve_target
 
 DEADLINE_SECONDS = 5.0
+# An attempt that ends this close to its deadline used all of it (a socket timeout set to the
+# time remaining, a lookup abandoned at the deadline): it counts as timed out.
+TIMED_OUT_MARGIN = 0.05
 BODY_LIMIT = 4096
 USER_AGENT = "Paygate-Webhooks/1.0"
 
@@ -41,6 +44,7 @@ class Answer:
 
     status: int | None
     body: str
+    timed_out: bool = False  # the attempt ran into its deadline (it held a worker 5 s)
 
     @property
     def ok(self) -> bool:
@@ -155,35 +159,39 @@ class PinnedTransport:
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         """One attempt; never raises for anything the receiver or the network does."""
         with Deadline(self.deadline_seconds) as deadline:
-            try:
-                target = parse_target(url)
-                address = resolve_target(
-                    target, self.allow_private, self.resolve, deadline.remaining()
-                )
-            except HostUnresolvable as exc:
-                return Answer(None, f"ConnectionError: {exc.description}")
-            except BadRequest as exc:
-                return Answer(None, f"Refused by URL policy: {exc.description}")
-            if target.scheme == "https":
-                conn = _HTTPS(
-                    host=str(address),
-                    port=target.port,
-                    timeout=deadline.remaining(),
-                    server_hostname=target.tls_name,
-                    ssl_context=self.tls_context or _tls_context(),
-                )
-            else:
-                conn = _HTTP(host=str(address), port=target.port, timeout=deadline.remaining())
-            conn.deadline = deadline
-            try:
-                return self._exchange(conn, target.request_uri, body, headers, target.host_header)
-            except (OSError, Urllib3Error, HTTPException, ValueError) as exc:
-                if deadline.expired:
-                    return Answer(None, f"Timeout: no answer within {self.deadline_seconds:g} s")
-                return Answer(None, _describe(exc))
-            finally:
-                deadline.finish()  # before closing: its duplicates must not outlive the attempt
-                conn.close()
+            answer = self._post(deadline, url, body, headers)
+            if deadline.expired or deadline.remaining() <= TIMED_OUT_MARGIN:
+                return replace(answer, timed_out=True)
+            return answer
+
+    def _post(self, deadline: Deadline, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        try:
+            target = parse_target(url)
+            address = resolve_target(target, self.allow_private, self.resolve, deadline.remaining())
+        except HostUnresolvable as exc:
+            return Answer(None, f"ConnectionError: {exc.description}")
+        except BadRequest as exc:
+            return Answer(None, f"Refused by URL policy: {exc.description}")
+        if target.scheme == "https":
+            conn = _HTTPS(
+                host=str(address),
+                port=target.port,
+                timeout=deadline.remaining(),
+                server_hostname=target.tls_name,
+                ssl_context=self.tls_context or _tls_context(),
+            )
+        else:
+            conn = _HTTP(host=str(address), port=target.port, timeout=deadline.remaining())
+        conn.deadline = deadline
+        try:
+            return self._exchange(conn, target.request_uri, body, headers, target.host_header)
+        except (OSError, Urllib3Error, HTTPException, ValueError) as exc:
+            if deadline.expired:
+                return Answer(None, f"Timeout: no answer within {self.deadline_seconds:g} s")
+            return Answer(None, _describe(exc))
+        finally:
+            deadline.finish()  # before closing: its duplicates must not outlive the attempt
+            conn.close()
 
     def _exchange(
         self, conn: HTTPConnection, path: str, body: bytes, headers: dict, host: str

@@ -15,9 +15,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 import idna
@@ -184,20 +183,54 @@ def refusal(address: IPAddress) -> str | None:
     return None
 
 
-_resolvers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
+class _Lookup:
+    """One getaddrinfo in flight for a (resolver, host, port), on its own daemon thread."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.infos: list | None = None
+        self.error: BaseException | None = None
+
+
+_lookups: dict[tuple, _Lookup] = {}
+_lookups_lock = threading.Lock()
+
+
+def _run_lookup(key: tuple, lookup: _Lookup, resolve: Resolver, host: str, port: int) -> None:
+    try:
+        lookup.infos = resolve(host, port, type=socket.SOCK_STREAM)
+    except BaseException as exc:  # handed to every waiting caller
+        lookup.error = exc
+    finally:
+        with _lookups_lock:
+            _lookups.pop(key, None)
+        lookup.done.set()
 
 
 def _lookup(target: WebhookTarget, resolve: Resolver, timeout: float) -> list[IPAddress]:
-    # getaddrinfo cannot be interrupted: it runs aside, and the caller stops waiting on time.
-    job = _resolvers.submit(resolve, target.host, target.port, type=socket.SOCK_STREAM)
-    try:
-        infos = job.result(timeout=max(0.0, timeout))
-    except FutureTimeout as exc:
-        raise HostUnresolvable("webhook_url host did not resolve in time") from exc
-    except (OSError, UnicodeError) as exc:
-        raise HostUnresolvable("webhook_url host does not resolve") from exc
+    # getaddrinfo cannot be interrupted: it runs on a thread of its own and the caller stops
+    # waiting at its attempt's deadline. Callers for the same host while a lookup is in flight
+    # wait on that one lookup, so a host whose name servers never answer holds one thread,
+    # not a pool that every other host needs (a26); nothing is cached once it ends.
+    key = (resolve, target.host, target.port)
+    with _lookups_lock:
+        lookup = _lookups.get(key)
+        if lookup is None:
+            lookup = _lookups[key] = _Lookup()
+            threading.Thread(
+                target=_run_lookup,
+                args=(key, lookup, resolve, target.host, target.port),
+                name="webhook-dns",
+                daemon=True,
+            ).start()
+    if not lookup.done.wait(max(0.0, timeout)):
+        raise HostUnresolvable("webhook_url host did not resolve in time")
+    if isinstance(lookup.error, OSError | UnicodeError):
+        raise HostUnresolvable("webhook_url host does not resolve") from lookup.error
+    if lookup.error is not None:
+        raise lookup.error
     found = []
-    for family, _, _, _, sockaddr in infos:
+    for family, _, _, _, sockaddr in lookup.infos or []:
         if family in (socket.AF_INET, socket.AF_INET6):
             found.append(ipaddress.ip_address(sockaddr[0]))
     return found

@@ -370,3 +370,20 @@ class CounterModel(Model):
     heartbeat_at = NumberAttribute(null=True)
     hits = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+
+class EndpointGateModel(Model):
+    """Per-endpoint fairness (`gate#<host>:<port>`, in the counters table): the places
+    taken by attempts in flight (`"<expiry>:<token>"`, a set), the endpoint's streak of attempts
+    that ran into the deadline, and its circuit breaker (open until `open_until`, for
+    `open_for` seconds the last time). Expires (TTL) once the endpoint has been quiet a while."""
+
+    class Meta(_Meta):
+        table_name = _settings.counters_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    leases = UnicodeSetAttribute(null=True)
+    timeouts = NumberAttribute(null=True)
+    open_until = NumberAttribute(null=True)
+    open_for = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)

@@ -22,14 +22,17 @@ disabled ends `failed` at its next attempt without sending anything.
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
 from paygate import clock, ids
+from paygate.db.endpoint_gates import EndpointGateRepository
 from paygate.db.merchants import MerchantRepository
 from paygate.db.models import EventModel, MerchantModel, WebhookLogModel
 from paygate.db.webhook_endpoints import WebhookEndpointRepository, merchant_secrets
@@ -39,6 +42,7 @@ from paygate.domain.pagination import parse_page
 from paygate.domain.webhook_endpoints import Endpoint, default_endpoint_id, overlap_seconds
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import MAX_DELAY_SECONDS, Queue
+from paygate.services.endpoint_gate import MAX_DEFERRAL_SECONDS, Deferral, EndpointGate
 from paygate.services.events import EventPublisher, new_event
 from paygate.services.jobs import missing_record
 from paygate.services.rate_limits import RateLimiter
@@ -69,6 +73,10 @@ TEST_WEBHOOKS_PER_MINUTE = 60
 MAX_REPLAY = 500
 MAX_REPLAY_RANGE = timedelta(days=31)
 REPLAY_THREADS = 16
+# A deferred attempt waits 1-2 s, then twice as long each time, up to this (jittered); an open
+# circuit's wait is its cool-down.
+MAX_DEFERRAL_BACKOFF_SECONDS = 60
+DEFERRAL_RELAY_MARGIN_SECONDS = 60
 ENDPOINT_DELETED = "Webhook endpoint deleted: not sent"
 ENDPOINT_DISABLED = "Webhook endpoint disabled: not sent"
 
@@ -321,6 +329,19 @@ class WebhookService:
         return {"id": _log_id(event.id, merchant.id, endpoint.id), "status": "pending"}
 
 
+@dataclass(frozen=True)
+class _Deferred:
+    """How often an attempt's message was deferred, and since when (unix seconds)."""
+
+    count: int = 0
+    since: float | None = None
+
+
+def _ago(since: float, now: float) -> str:
+    minutes = int((now - since) // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
 class WebhookDelivery:
     """The webhook worker's engine: fan-out, attempts, retries, endpoint health and the outbox
     relay."""
@@ -334,6 +355,7 @@ class WebhookDelivery:
         transport: PinnedTransport | None = None,
         directory: EndpointDirectory | None = None,
         health: EndpointHealth | None = None,
+        gate: EndpointGate | None = None,
     ) -> None:
         self.repo = repo
         self.merchants = merchants
@@ -343,6 +365,7 @@ class WebhookDelivery:
         endpoint_repo = WebhookEndpointRepository()
         self.directory = directory or EndpointDirectory(endpoint_repo, merchants)
         self.health = health or EndpointHealth(endpoint_repo, settings)
+        self.gate = gate or EndpointGate(EndpointGateRepository())
 
     @property
     def schedule(self) -> tuple[int, ...]:
@@ -353,7 +376,10 @@ class WebhookDelivery:
         if "event_id" in message:
             return self.dispatch(message["event_id"], sent_at)
         return self.attempt(
-            message["log_id"], int(message["attempt"]), int(message.get("generation", 0))
+            message["log_id"],
+            int(message["attempt"]),
+            int(message.get("generation", 0)),
+            _Deferred(int(message.get("deferrals", 0)), message.get("deferred_since")),
         )
 
     def dispatch(self, event_id: str, sent_at: float) -> str:
@@ -427,7 +453,9 @@ class WebhookDelivery:
             return self.attempt(log_id, 1, 0)
         return self._deliver(log, 1, endpoint)
 
-    def attempt(self, log_id: str, attempt: int, generation: int) -> str:
+    def attempt(
+        self, log_id: str, attempt: int, generation: int, deferred: _Deferred | None = None
+    ) -> str:
         log = self.repo.log(log_id)
         if log is None:
             return "no_log"
@@ -440,9 +468,9 @@ class WebhookDelivery:
         wait = due - time.time()
         if wait > 1:
             # Waits beyond SQS's 900 s cap are chained: arrive early, go back to the queue.
-            self._enqueue(log, attempt, wait)
+            self._enqueue(log, attempt, wait, deferred)
             return "not_due"
-        return self._deliver(log, attempt)
+        return self._deliver(log, attempt, deferred=deferred)
 
     def _reschedule_if_lost(self, log: WebhookLogModel, done: int) -> str:
         # This attempt was recorded but its message survived: the worker died between the
@@ -454,16 +482,29 @@ class WebhookDelivery:
             return "rescheduled"
         return "duplicate"
 
-    def _enqueue(self, log: WebhookLogModel, attempt: int, wait_seconds: float) -> None:
+    def _enqueue(
+        self,
+        log: WebhookLogModel,
+        attempt: int,
+        wait_seconds: float,
+        deferred: _Deferred | None = None,
+    ) -> None:
         delay_ms = int(min(MAX_DELAY_SECONDS, max(0.0, wait_seconds)) * 1000)
-        self.queue.send(
-            {"log_id": log.id, "attempt": attempt, "generation": int(log.generation)},
-            delay_ms=delay_ms,
-        )
+        message = {"log_id": log.id, "attempt": attempt, "generation": int(log.generation)}
+        if deferred is not None and deferred.count:
+            message.update(deferrals=deferred.count, deferred_since=deferred.since)
+        self.queue.send(message, delay_ms=delay_ms)
 
-    def _deliver(self, log: WebhookLogModel, attempt: int, endpoint: Endpoint | None = None) -> str:
+    def _deliver(
+        self,
+        log: WebhookLogModel,
+        attempt: int,
+        endpoint: Endpoint | None = None,
+        deferred: _Deferred | None = None,
+    ) -> str:
         """POST once and record it; `endpoint` if the caller has just read it (URL, secret).
-        A deleted or disabled endpoint ends the log as failed, with nothing sent."""
+        A deleted or disabled endpoint ends the log as failed, with nothing sent; an endpoint
+        with no place for another attempt (`EndpointGate`) defers it."""
         endpoint = endpoint or self.directory.find(log.merchant_id, log.endpoint_id)
         if endpoint is None or not endpoint.enabled:
             ended = self.repo.record_attempt(
@@ -477,10 +518,64 @@ class WebhookDelivery:
                 next_retry_epoch=None,
             )
             return "ended" if ended else "duplicate"
-        body = log.payload.encode()
-        headers = webhook_headers(body, endpoint.secrets, log.event_id, clock.unix())
-        answer = self.transport.post(endpoint.url, body, headers)
-        code, text = answer.status, answer.body
+        admission = self.gate.enter(endpoint)
+        if admission.deferral is not None:
+            return self._defer(log, attempt, admission.deferral, deferred or _Deferred())
+        timed_out = False
+        try:
+            body = log.payload.encode()
+            headers = webhook_headers(body, endpoint.secrets, log.event_id, clock.unix())
+            answer = self.transport.post(endpoint.url, body, headers)
+            timed_out = answer.timed_out
+        finally:
+            self.gate.leave(admission, timed_out)
+        return self._record(log, attempt, endpoint, answer.status, answer.body)
+
+    def _defer(
+        self, log: WebhookLogModel, attempt: int, deferral: Deferral, deferred: _Deferred
+    ) -> str:
+        """Put the attempt back on the queue for later, counting nothing: the log's next
+        attempt moves to then (so the relay does not take it for lost). An attempt deferred for
+        longer than MAX_DEFERRAL_SECONDS is recorded as failed, with nothing sent."""
+        now = time.time()
+        since = deferred.since if deferred.since is not None else now
+        if now - since > MAX_DEFERRAL_SECONDS:
+            text = f"Not sent: endpoint overloaded ({deferral.reason}) for over {_ago(since, now)}"
+            return self._record(log, attempt, None, None, text)
+        if deferral.wait:  # an open circuit: after its cool-down, spread over a few seconds
+            wait = deferral.wait + random.uniform(1.0, 5.0)
+        else:  # no place now: 1-2 s, twice as long at each deferral
+            backoff = min(MAX_DEFERRAL_BACKOFF_SECONDS, 2**deferred.count)
+            wait = backoff * random.uniform(1.0, 2.0)
+        until = now + wait
+        due = float(log.next_retry_epoch or now)
+        if until > due + RELAY_OVERDUE_AFTER_SECONDS - DEFERRAL_RELAY_MARGIN_SECONDS:
+            # Past this the relay would take the attempt for lost: its due time moves first
+            # (the log then also shows when it comes). Shorter deferrals cost no write.
+            moved = self.repo.record_attempt(
+                log,
+                attempt - 1,
+                int(log.generation),
+                attempts=attempt - 1,
+                status="pending",
+                next_retry_at=_iso_at(until),
+                next_retry_epoch=until,
+            )
+            if not moved:
+                return "duplicate"  # attempted or ended meanwhile by another copy
+        self._enqueue(log, attempt, wait, _Deferred(deferred.count + 1, since))
+        return "deferred"
+
+    def _record(
+        self,
+        log: WebhookLogModel,
+        attempt: int,
+        endpoint: Endpoint | None,
+        code: int | None,
+        text: str,
+    ) -> str:
+        """Record an attempt's outcome, queue the next one, and tell endpoint health (when
+        something was sent to `endpoint`)."""
         ok = code is not None and 200 <= code < 300
         now = time.time()
         final = ok or attempt >= MAX_ATTEMPTS
@@ -501,7 +596,8 @@ class WebhookDelivery:
             return "duplicate"
         if next_epoch is not None:
             self._enqueue(log, attempt + 1, next_epoch - now)
-        self._observe(endpoint, ok, now)
+        if endpoint is not None:
+            self._observe(endpoint, ok, now)
         return "success" if ok else ("failed" if final else "retry")
 
     def _observe(self, endpoint: Endpoint, ok: bool, now: float) -> None:
