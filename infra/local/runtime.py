@@ -128,8 +128,9 @@ _CHILD_SETUP = _child_setup()
 
 # The webhook worker spends its batches waiting on merchants' endpoints (up to the 5 s deadline
 # per attempt), not on the CPU: it gets more execution environments than the default one per
-# core, so slow endpoints' batches cannot hold every environment (docs/ministack.md, 5).
-NETWORK_BOUND_ENVIRONMENTS = {"WebhookWorkerFunction": 6}
+# core. A slow server holds at most 10 attempts at once (paygate.services.endpoint_gate), each
+# possibly in a batch of its own: 12 leave room for everyone else (docs/ministack.md, 5).
+NETWORK_BOUND_ENVIRONMENTS = {"WebhookWorkerFunction": 12}
 
 
 def wait_until(check, timeout: float, what: str, interval: float = 0.05) -> None:
