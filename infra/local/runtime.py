@@ -62,6 +62,7 @@ PARAMETER_OF = {
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "WebhookAllowPrivateTargets",
     "WEBHOOK_ENDPOINT_DISABLE_AFTER_SECONDS": "WebhookEndpointDisableAfterSeconds",
     "RECONCILE_AFTER_SECONDS": "ReconcileAfterSeconds",
+    "SIGNUPS_PER_ADDRESS_PER_HOUR": "SignupsPerAddressPerHour",
 }
 
 

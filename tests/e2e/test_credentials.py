@@ -13,9 +13,9 @@ from tests.support.stack import TEST_HEADERS, client_from
 PASSWORD = "hunter22!"
 
 
-def signup(stack, client=requests) -> dict:
+def signup(stack, client=None) -> dict:
     email = f"{uuid.uuid4().hex}@example.com"
-    response = client.post(
+    response = (client or client_from()).post(
         stack.api + "/api/v1/auth/signup",
         json={"name": "Creds Shop", "email": email, "password": PASSWORD},
         timeout=10,

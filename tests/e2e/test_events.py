@@ -200,3 +200,42 @@ def test_events_need_credentials(stack, shop):
         response = call(stack, {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "no"}, "GET", path)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+
+
+def test_pages_of_big_events_stay_under_lambdas_response_limit(stack):
+    """a24: order.paid embeds the order (notes up to ~60 KB) twice, so 100 of them made a page
+    of more than 6 MB, which Lambda refuses to return. A page now stops short by size, says
+    has_more, and the pages still cover every event exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = signup(stack, "Big Notes Shop")["headers"]
+    notes = {"blob": 'x"' * 20000}  # 60 KB sent; every escaping on the way grows it
+
+    def paid(n: int) -> str:
+        order = created(
+            call(stack, headers, "POST", "/api/v1/orders", json={"amount": 1000, "notes": notes})
+        )
+        body = {"order_id": order["id"], "method": "upi", "vpa": "success@okbank"}
+        payment = created(call(stack, headers, "POST", "/api/v1/payments", json=body))
+        settled(stack, headers, payment["id"], timeout=60)
+        return order["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        orders = set(pool.map(paid, range(30)))
+    lambda_limit = 6 * 1024 * 1024
+    seen, cursor, sizes = [], "", []
+    for _ in range(100):
+        response = call(stack, headers, "GET", f"/api/v1/events?type=order.paid&limit=100{cursor}")
+        assert response.status_code == 200, response.text[:300]
+        # As Lambda returns it: the body, JSON-escaped inside its response document.
+        sizes.append(len(json.dumps(response.text)))
+        assert sizes[-1] < lambda_limit - 64 * 1024, sizes
+        page = response.json()
+        seen += page["data"]
+        if not page["has_more"]:
+            break
+        assert page["data"], "a page that has more must hold at least one event"
+        cursor = f"&starting_after={page['data'][-1]['id']}"
+    assert len(sizes) > 1, f"one page of {sizes} bytes: the events were not big enough"
+    assert len(seen) == len({e["id"] for e in seen}) == 30
+    assert {e["data"]["order"]["id"] for e in seen} == orders

@@ -8,11 +8,11 @@ import uuid
 import pytest
 import requests
 
-from tests.support.stack import TEST_HEADERS
+from tests.support.stack import TEST_HEADERS, client_from
 
 
 def signup(stack) -> dict:
-    response = requests.post(
+    response = client_from().post(
         stack.api + "/api/v1/auth/signup",
         json={
             "name": "Other Shop",
@@ -143,7 +143,8 @@ def test_oversized_and_deeply_nested_bodies_are_refused(stack):
 
 def test_signup_login_and_bearer_token(stack):
     email = f"{uuid.uuid4().hex}@example.com"
-    created = requests.post(
+    client = client_from()  # sign-ups are limited per client address
+    created = client.post(
         stack.api + "/api/v1/auth/signup",
         timeout=10,
         json={"name": "Shop", "email": email, "password": "longenough"},
@@ -151,13 +152,13 @@ def test_signup_login_and_bearer_token(stack):
     assert created.status_code == 201
     body = created.json()
     assert body["webhook_secret"].startswith("whsec_") and body["api_secret"]
-    taken = requests.post(
+    taken = client.post(
         stack.api + "/api/v1/auth/signup",
         timeout=10,
         json={"name": "Shop", "email": email, "password": "longenough"},
     )
     assert taken.status_code == 400
-    short = requests.post(
+    short = client.post(
         stack.api + "/api/v1/auth/signup",
         timeout=10,
         json={"name": "Shop", "email": "x" + email, "password": "short"},

@@ -11,19 +11,23 @@ from collections import Counter
 import boto3
 import requests
 
-from tests.support.stack import TEST_HEADERS
+from tests.support.stack import TEST_HEADERS, client_from
 
 
 def fresh_merchant(stack, webhook_url: str | None = None) -> dict:
-    body = requests.post(
-        stack.api + "/api/v1/auth/signup",
-        timeout=10,
-        json={
-            "name": "Faults",
-            "email": f"{uuid.uuid4().hex}@faults.example",
-            "password": "faults-123",
-        },
-    ).json()
+    body = (
+        client_from()
+        .post(  # sign-ups are limited per client address
+            stack.api + "/api/v1/auth/signup",
+            timeout=10,
+            json={
+                "name": "Faults",
+                "email": f"{uuid.uuid4().hex}@faults.example",
+                "password": "faults-123",
+            },
+        )
+        .json()
+    )
     headers = {"X-Api-Key": body["api_key"], "X-Api-Secret": body["api_secret"]}
     if webhook_url:
         requests.put(

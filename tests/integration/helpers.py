@@ -21,9 +21,11 @@ def handler(worker: str):
 
 
 def new_merchant():
-    """A fresh merchant through the real signup path."""
+    """A fresh merchant through the real signup path, from a client address of its own (sign-ups
+    are limited per address)."""
     return services().merchants.signup(
-        {"name": "M", "email": f"{uuid.uuid4().hex}@example.com", "password": "password1"}
+        {"name": "M", "email": f"{uuid.uuid4().hex}@example.com", "password": "password1"},
+        f"198.18.{uuid.uuid4().int % 256}.{uuid.uuid4().int % 256}",
     )
 
 

@@ -324,6 +324,103 @@ def test_wrong_current_passwords_count_as_failed_sign_ins():
         login(svc, email, address="198.51.100.52")
 
 
+@pytest.fixture
+def slow_checks(monkeypatch):
+    """verify_password, slowed to widen any race and counting its calls (red-team a16)."""
+    from paygate import security
+
+    real, checked = security.verify_password, []
+
+    def slow(password, stored):
+        checked.append(password)
+        time.sleep(0.3)
+        return real(password, stored)
+
+    monkeypatch.setattr(security, "verify_password", slow)
+    return checked
+
+
+def _burst(attempt, count: int) -> list[str]:
+    start = threading.Barrier(count)
+    outcomes: list[str] = []
+
+    def one(n):
+        start.wait()
+        try:
+            attempt(n)
+            outcomes.append("ok")
+        except PaygateError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_concurrent_guesses_reach_the_password_check_at_most_the_limit(slow_checks):
+    """a16: checked before the scrypt and counted after it, 20 simultaneous guesses were all
+    checked. Now each is counted first: 5 are checked, 15 refused, the right password too."""
+    svc = service()
+    _, email = new_account(svc)
+    slow_checks.clear()
+    outcomes = _burst(lambda n: login(svc, email, f"guess-{n}", address="198.51.100.80"), 20)
+    assert len(slow_checks) == LOGIN_FAILURES
+    assert sorted(outcomes) == ["AUTHENTICATION_ERROR"] * 5 + ["RATE_LIMITED"] * 15
+    with pytest.raises(RateLimited):
+        login(svc, email, address="198.51.100.81")
+    assert len(slow_checks) == LOGIN_FAILURES
+
+
+def test_concurrent_wrong_current_passwords_are_checked_at_most_the_limit(slow_checks):
+    svc = service()
+    merchant, _ = new_account(svc)
+    slow_checks.clear()
+    body = {"new_password": "n3w-password"}
+    outcomes = _burst(
+        lambda n: svc.change_password(
+            merchant, {**body, "current_password": f"guess-{n}"}, "198.51.100.82"
+        ),
+        12,
+    )
+    assert len(slow_checks) == LOGIN_FAILURES
+    assert sorted(outcomes) == ["BAD_REQUEST_ERROR"] * 5 + ["RATE_LIMITED"] * 7
+
+
+def test_a_right_password_gives_its_attempt_back():
+    svc = service()
+    _, email = new_account(svc)
+    for _ in range(LOGIN_FAILURES - 1):
+        with pytest.raises(AuthenticationFailed):
+            login(svc, email, "wrong-password", address="198.51.100.90")
+    for _ in range(3):  # right passwords never use the budget up
+        assert login(svc, email, address="198.51.100.90")
+    with pytest.raises(AuthenticationFailed):
+        login(svc, email, "wrong-password", address="198.51.100.90")
+    with pytest.raises(RateLimited):
+        login(svc, email, address="198.51.100.90")
+
+
+def test_a_storage_failure_during_the_check_gives_the_attempt_back(monkeypatch):
+    from paygate import security
+    from paygate.errors import StorageUnavailable
+
+    svc = service(failures=1)
+    _, email = new_account(svc)
+
+    def broken(password, stored):
+        raise StorageUnavailable()
+
+    monkeypatch.setattr(security, "verify_password", broken)
+    for _ in range(3):
+        with pytest.raises(StorageUnavailable):
+            login(svc, email, address="198.51.100.95")
+    monkeypatch.undo()
+    assert login(svc, email, address="198.51.100.95")
+
+
 def test_malformed_sign_ins_are_not_counted():
     svc = service()
     merchant, email = new_account(svc)

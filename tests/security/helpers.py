@@ -7,12 +7,15 @@ import uuid
 
 import requests
 
+from tests.support.stack import client_from
+
 VALID_CARD = {"expiry_month": 12, "expiry_year": 2099, "cvv": "123", "holder_name": "Asha Rao"}
 
 
 def signup(stack, name: str = "Other Shop") -> dict:
-    """A new merchant: `{merchant, api_key, api_secret, webhook_secret}` plus `headers`."""
-    response = requests.post(
+    """A new merchant: `{merchant, api_key, api_secret, webhook_secret}` plus `headers`. Signed
+    up from an address of its own: sign-ups are limited per client address."""
+    response = client_from().post(
         stack.api + "/api/v1/auth/signup",
         json={"name": name, "email": f"{uuid.uuid4().hex}@example.com", "password": "hunter22!"},
         timeout=10,

@@ -13,6 +13,7 @@ import requests
 
 from infra.local.hostile_receivers import HostileReceiver
 from infra.local.webhook_receiver import Receiver
+from tests.support.stack import client_from
 
 
 def at(iso: str) -> float:
@@ -36,15 +37,19 @@ class IsolationRun:
 
 class _Merchant:
     def __init__(self, api: str, url: str) -> None:
-        body = requests.post(
-            f"{api}/api/v1/auth/signup",
-            json={
-                "name": "Isolation",
-                "email": f"{uuid.uuid4().hex}@isolation.example",
-                "password": "isolation",
-            },
-            timeout=10,
-        ).json()
+        body = (
+            client_from()
+            .post(  # sign-ups are limited per client address
+                f"{api}/api/v1/auth/signup",
+                json={
+                    "name": "Isolation",
+                    "email": f"{uuid.uuid4().hex}@isolation.example",
+                    "password": "isolation",
+                },
+                timeout=10,
+            )
+            .json()
+        )
         self.api = api
         self.session = requests.Session()
         self.session.headers.update(

@@ -115,13 +115,16 @@ class Stack:
         )
 
     def call(self, method: str, path: str, headers: dict | None = None, **kwargs):
-        return requests.request(
-            method,
-            self.api + path,
-            headers={**TEST_HEADERS, **(headers or {})},
-            timeout=10,
-            **kwargs,
-        )
+        """A request with the test merchant's credentials, from a loopback address of its own
+        (sign-ups and failed sign-ins are limited per client address)."""
+        with client_from() as client:
+            return client.request(
+                method,
+                self.api + path,
+                headers={**TEST_HEADERS, **(headers or {})},
+                timeout=10,
+                **kwargs,
+            )
 
     def create_order(self, amount: int = 50000, **extra) -> dict:
         response = self.call("POST", "/api/v1/orders", json={"amount": amount, **extra})

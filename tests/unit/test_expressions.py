@@ -15,6 +15,7 @@ from paygate.db import pending
 from paygate.db.models import EventModel, OrderModel, PaymentModel, RefundModel
 from paygate.db.orders import OrderRepository
 from paygate.db.payments import PaymentRepository, order_settled_by, order_taken_by
+from paygate.db.rate_limits import RateLimitRepository
 from paygate.db.refunds import RefundRepository
 
 NOW = "2026-01-15T10:31:00.000Z"
@@ -27,7 +28,7 @@ def sent(monkeypatch):
     def record(self, operation, kwargs):
         calls.append((operation, kwargs))
         if operation == "UpdateItem":
-            return {"Attributes": {"id": {"S": kwargs["Key"]["id"]["S"]}}}
+            return {"Attributes": dict(kwargs["Key"])}
         return {}
 
     monkeypatch.setattr(Connection, "_make_api_call", record)
@@ -103,6 +104,9 @@ def exercise_every_write():
     refunds.mark_processed(refund(), NOW, [event()])
     refunds.postpone(refund(), NOW)
     pending.postpone(payment(), NOW)
+    limits = RateLimitRepository()
+    limits.add_hit("rate#login#a#0", 960, 5)
+    limits.remove_hit("rate#login#a#0")
 
 
 def test_conditions_hold_no_arithmetic(sent):
@@ -117,6 +121,15 @@ def test_the_order_conditions_are_the_ones_the_contract_needs(sent):
     exercise_every_write()
     rendered = [c for c, _ in requests(sent) if c and "attribute_not_exists" in c and "<>" in c]
     assert rendered, "the creation's order condition was not sent"
+
+
+def test_the_rate_limit_counts_only_below_its_limit(sent):
+    """The hit is conditional (so N concurrent callers take at most `limit` hits), and the
+    condition compares with the limit computed in code."""
+    RateLimitRepository().add_hit("rate#login#a#0", 960, 5)
+    (condition, update), *_ = requests(sent)
+    assert "attribute_not_exists" in condition and "<" in condition, condition
+    assert update.lstrip().startswith("ADD") or "ADD" in update, update
 
 
 def test_arithmetic_stays_in_set_or_add(sent):

@@ -394,3 +394,23 @@ def test_a_resolver_error_is_reported_to_every_caller_waiting_on_the_lookup():
 
     with pytest.raises(BadRequest, match="does not resolve"):
         resolve_target(parse_target("https://gone.example/"), False, failing, 1.0)
+
+
+# ------------------------------------------------------------------ what a refusal tells
+@pytest.mark.parametrize(
+    "answers", [["10.1.2.3"], ["127.0.0.1"], ["169.254.169.254"], [PUBLIC, "fd00:ec2::254"]]
+)
+def test_a_refusal_says_why_without_revealing_what_the_host_resolves_to(answers, connects):
+    """The merchant chose the name, not the answers: echoing them would map internal DNS."""
+    for told in (
+        refused_at_save("https://internal.example/hook", FakeResolver(answers)),
+        refused_at_send("https://internal.example/hook", FakeResolver(answers), connects),
+    ):
+        assert "non-public address" in told, told
+        for address in answers + ["loopback", "private", "metadata", "link-local"]:
+            assert address not in told, told
+
+
+def test_a_literal_address_is_refused_with_its_kind():
+    told = refused_at_save("http://169.254.169.254/latest/meta-data/")
+    assert "metadata" in told and "only public addresses" in told, told

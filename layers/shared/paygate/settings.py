@@ -78,6 +78,8 @@ class Settings:
     auth_token_ttl_seconds: int = 3600
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65536
+    # Sign-ups accepted per client address per hour (0: no limit).
+    signups_per_address_per_hour: int = 10
     # A payment or refund still `pending` this long after its bank time is re-queued by the
     # reconciler (None: 600 s, or the test bank time + 10 s in test mode).
     reconcile_after_seconds_setting: int | None = None
@@ -138,6 +140,9 @@ class Settings:
             auth_token_ttl_seconds=_int(env, "AUTH_TOKEN_TTL_SECONDS", 3600, minimum=60),
             cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 65536, minimum=1024),
+            signups_per_address_per_hour=_int(
+                env, "SIGNUPS_PER_ADDRESS_PER_HOUR", d.signups_per_address_per_hour
+            ),
             reconcile_after_seconds_setting=(
                 _int(env, "RECONCILE_AFTER_SECONDS", 0, minimum=1)
                 if env.get("RECONCILE_AFTER_SECONDS")

@@ -251,10 +251,15 @@ def resolve_target(
     if not allow_private:
         for address in addresses:
             reason = refusal(address)
-            if reason:
+            if reason and literal is not None:
                 raise _refuse(
-                    f"must not point to a {reason} address ({address}); "
-                    "only public addresses receive webhooks"
+                    f"must not point to a {reason} address; only public addresses receive webhooks"
+                )
+            if reason:
+                # Neither the answers nor their kind: the merchant chose the name, and echoing
+                # what it resolves to from inside would map the internal DNS for them.
+                raise _refuse(
+                    "host resolves to a non-public address; only public addresses receive webhooks"
                 )
     return addresses[0]
 

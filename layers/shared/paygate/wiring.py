@@ -46,11 +46,16 @@ def services() -> Services:
     from paygate.services.merchants import (
         LOGIN_FAILURES,
         LOGIN_WINDOW_SECONDS,
+        SIGNUP_WINDOW_SECONDS,
         LoginLimits,
         MerchantService,
     )
     from paygate.services.orders import OrderService
-    from paygate.services.payments import PaymentService
+    from paygate.services.payments import (
+        PUBLIC_ATTEMPTS_PER_ORDER,
+        PUBLIC_ATTEMPTS_WINDOW_SECONDS,
+        PaymentService,
+    )
     from paygate.services.rate_limits import RateLimiter
     from paygate.services.reconciler import Reconciler
     from paygate.services.refunds import RefundService
@@ -60,6 +65,8 @@ def services() -> Services:
         WebhookEndpointService,
     )
     from paygate.services.webhooks import (
+        MANUAL_RETRIES_PER_MINUTE,
+        REPLAYS_PER_MINUTE,
         TEST_WEBHOOKS_PER_MINUTE,
         WebhookDelivery,
         WebhookService,
@@ -94,10 +101,32 @@ def services() -> Services:
     )
     return Services(
         settings=settings,
-        merchants=MerchantService(merchant_repo, settings, login_limits),
+        merchants=MerchantService(
+            merchant_repo,
+            settings,
+            login_limits,
+            RateLimiter(
+                rate_limits,
+                "signup-address",
+                settings.signups_per_address_per_hour,
+                SIGNUP_WINDOW_SECONDS,
+            ),
+        ),
         orders=orders,
         payments=PaymentService(
-            payment_repo, orders, counters, work_queues[0], settings, merchant_repo, publisher
+            payment_repo,
+            orders,
+            counters,
+            work_queues[0],
+            settings,
+            merchant_repo,
+            publisher,
+            public_limiter=RateLimiter(
+                rate_limits,
+                "public_payment",
+                PUBLIC_ATTEMPTS_PER_ORDER,
+                PUBLIC_ATTEMPTS_WINDOW_SECONDS,
+            ),
         ),
         refunds=RefundService(
             refund_repo, payment_repo, work_queues[1], settings, merchant_repo, publisher
@@ -109,8 +138,10 @@ def services() -> Services:
             counters,
             work_queues[2],
             settings,
-            RateLimiter(RateLimitRepository(), "webhook_test", TEST_WEBHOOKS_PER_MINUTE, 60),
+            RateLimiter(rate_limits, "webhook_test", TEST_WEBHOOKS_PER_MINUTE, 60),
             endpoints,
+            retry_limiter=RateLimiter(rate_limits, "webhook_retry", MANUAL_RETRIES_PER_MINUTE, 60),
+            replay_limiter=RateLimiter(rate_limits, "webhook_replay", REPLAYS_PER_MINUTE, 60),
         ),
         webhook_endpoints=endpoints,
         delivery=WebhookDelivery(

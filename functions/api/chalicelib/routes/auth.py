@@ -21,7 +21,8 @@ bp = Blueprint(__name__)
 
 @route(bp, "/api/v1/auth/signup", ["POST"])
 def signup():
-    merchant = services().merchants.signup(json_body(bp.current_request))
+    request = bp.current_request
+    merchant = services().merchants.signup(json_body(request), client_address(request))
     return json_response(
         {
             "merchant": merchant_summary(merchant),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from paygate.db.errors import storage_errors
+from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import CounterModel
 
 
@@ -25,14 +25,30 @@ class RateLimitRepository:
             except CounterModel.DoesNotExist:
                 return 0
 
-    def add_hit(self, key: str, expires_at: int) -> int:
-        """Count one hit in the window `key` (one atomic ADD); returns the new total."""
+    def add_hit(self, key: str, expires_at: int, limit: int) -> bool:
+        """Count one hit in the window `key` if it holds fewer than `limit` (one conditional
+        ADD, so concurrent callers can never take more than `limit` hits between them); False,
+        counting nothing, when the window is full."""
         item = CounterModel(pk=key)
-        with storage_errors():
-            item.update(
-                actions=[
-                    CounterModel.hits.add(1),
-                    CounterModel.expires_at.set(datetime.fromtimestamp(expires_at, UTC)),
-                ]
-            )
-        return int(item.hits)
+        try:
+            with storage_errors():
+                item.update(
+                    actions=[
+                        CounterModel.hits.add(1),
+                        CounterModel.expires_at.set(datetime.fromtimestamp(expires_at, UTC)),
+                    ],
+                    condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < limit),
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    def remove_hit(self, key: str) -> None:
+        """Give back one hit of the window `key` (never below zero)."""
+        try:
+            with storage_errors():
+                CounterModel(pk=key).update(
+                    actions=[CounterModel.hits.add(-1)], condition=CounterModel.hits > 0
+                )
+        except ConditionFailed:
+            pass  # the window ended and its counter expired, or nothing was counted

@@ -22,8 +22,10 @@ def parse_order_request(body: object) -> OrderRequest:
         raise BadRequest("Request body must be a JSON object")
     amount = parse_amount(body.get("amount"), minimum=MIN_ORDER_AMOUNT)
     receipt = body.get("receipt")
-    if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 255):
-        raise BadRequest("receipt must be a string of at most 255 characters")
+    if receipt is not None and (
+        not isinstance(receipt, str) or len(receipt) > 255 or not receipt.isprintable()
+    ):
+        raise BadRequest("receipt must be a string of at most 255 printable characters")
     notes = body.get("notes", {})
     if notes is None:
         notes = {}

@@ -9,7 +9,9 @@ from datetime import datetime
 
 from paygate.errors import BadRequest, ExpiredCard, InvalidCard, InvalidVpa
 
-VPA_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$")
+# CONTRACT §5's ^…$ pattern, applied with fullmatch: Python's `$` also matches before a final
+# "\n", so `match` with `$` would accept (and store) "user@bank\n".
+VPA_PATTERN = re.compile(r"[a-zA-Z0-9._-]+@[a-zA-Z0-9]+")
 CARD_FIELDS = ("number", "expiry_month", "expiry_year", "cvv", "holder_name")
 SUCCESS_PROBABILITY = {"upi": 0.90, "card": 0.95}
 TEST_CARD_SUCCEEDS = "4242424242424242"
@@ -61,15 +63,16 @@ def _expiry_int(value: object) -> int:
         raise ExpiredCard()
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
+    text = value.strip(" ") if isinstance(value, str) else None  # spaces only: never "12\n"
+    if text is not None and text.isascii() and text.isdigit():
+        return int(text)
     raise ExpiredCard()
 
 
 def check_expiry(month: object, year: object, today: datetime) -> None:
     """Month 1–12 and a 2- or 4-digit year, valid through the end of its month."""
     month_value = _expiry_int(month)
-    raw_year = year.strip() if isinstance(year, str) else year
+    raw_year = year.strip(" ") if isinstance(year, str) else year
     year_value = _expiry_int(year)
     year_digits = len(str(raw_year)) if isinstance(raw_year, str) else len(str(year_value))
     if not 1 <= month_value <= 12:
@@ -119,7 +122,7 @@ def parse_payment_request(body: object, today: datetime) -> PaymentRequest:
     method = body.get("method")
     if method == "upi":
         vpa = body.get("vpa")
-        if not isinstance(vpa, str) or not VPA_PATTERN.match(vpa):
+        if not isinstance(vpa, str) or not VPA_PATTERN.fullmatch(vpa):
             raise InvalidVpa()
         handle = vpa.split("@", 1)[0]
         forced = {"success": "success", "failure": "failed"}.get(handle)

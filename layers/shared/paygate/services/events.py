@@ -9,6 +9,7 @@ reads them for the merchant.
 
 from __future__ import annotations
 
+import json
 import random
 
 from aws_lambda_powertools import Logger
@@ -24,6 +25,20 @@ from paygate.queues import Queue
 from paygate.services.views import event_view
 
 logger = Logger(child=True)
+# A page of the events API stops before its events pass this size, measured as they travel in
+# Lambda's response (the body again JSON-escaped, non-ASCII as \\uXXXX): Lambda refuses a
+# response over 6 MB. The client goes on with `starting_after`, as after any page.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+
+def _within_page_size(views: list[dict]) -> list[dict]:
+    """The longest prefix of `views` under MAX_PAGE_BYTES (at least one event)."""
+    total = 0
+    for count, view in enumerate(views):
+        total += len(json.dumps(dumps(view))) + 1
+        if total > MAX_PAGE_BYTES and count > 0:
+            return views[:count]
+    return views
 
 
 def new_event(merchant_id: str, name: str, data: dict, dispatch: bool = True) -> EventModel:
@@ -101,7 +116,9 @@ class EventService:
         return event_view(event)
 
     def list(self, merchant: MerchantModel, query: dict | None) -> dict:
-        """`{data, has_more, limit}`: newest first; `starting_after` continues after that event."""
+        """`{data, has_more, limit}`: newest first; `starting_after` continues after that event.
+        A page holds at most `limit` events and fewer when they would pass MAX_PAGE_BYTES
+        (`has_more` then true)."""
         wanted = rules.parse_event_query(query)
         below = wanted.created_lt
         if wanted.starting_after is not None:
@@ -112,8 +129,6 @@ class EventService:
         events, has_more = self.repo.page(
             merchant.id, wanted.limit, wanted.type, wanted.created_gte, below
         )
-        return {
-            "data": [event_view(e) for e in events],
-            "has_more": has_more,
-            "limit": wanted.limit,
-        }
+        views = [event_view(e) for e in events]
+        page = _within_page_size(views)
+        return {"data": page, "has_more": has_more or len(page) < len(views), "limit": wanted.limit}

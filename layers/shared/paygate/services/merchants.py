@@ -4,6 +4,8 @@ credentials a merchant can rotate or revoke (API secret, password, dashboard ses
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,13 +27,15 @@ TEST_MERCHANT = {
 # How old a cached copy of a merchant may be when authenticating an API call (see
 # MerchantRepository): saves a DynamoDB query on every request.
 CREDENTIALS_MAX_AGE = 10
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # with fullmatch: `$` admits a final "\n"
 MAX_EMAIL_LENGTH = 254
 PASSWORD_LENGTH = (8, 1024)
 # Failed sign-ins (wrong password, or wrong current password on a change) per account and per
 # client address, in fixed windows of the shared rate limiter.
 LOGIN_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
+# Sign-ups per client address are counted in windows of an hour (the limit is a setting).
+SIGNUP_WINDOW_SECONDS = 3600
 MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600
 ROLLED_SECRET = "This API secret was rolled; use the new one to manage credentials"
 DEMO_CREDENTIALS = (
@@ -41,26 +45,55 @@ DEMO_CREDENTIALS = (
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """The two limits on failed sign-ins: per account (email) and per client address."""
+    """The two limits on sign-in attempts: per account (email) and per client address.
+
+    An attempt is counted BEFORE its password is checked, and given back when the password was
+    right: concurrent guesses cannot all pass a check made before any of them failed, so at most
+    LOGIN_FAILURES guesses per window ever reach the password check, while a person who signs in
+    correctly uses none of the budget. Attempts still being checked hold their place meanwhile."""
 
     account: RateLimiter
     address: RateLimiter
+    description: str = "Too many failed sign-in attempts; try again later"
+
+    def _limits(self, email: str, address: str | None) -> tuple[tuple[RateLimiter, str], ...]:
+        return ((self.account, email), (self.address, address or "unknown"))
 
     def check(self, email: str, address: str | None) -> None:
-        description = "Too many failed sign-in attempts; try again later"
-        self.account.check(email, description)
-        self.address.check(address or "unknown", description)
+        """RateLimited when either limit is used up (reads only)."""
+        for limiter, subject in self._limits(email, address):
+            limiter.check(subject, self.description)
 
-    def failed(self, email: str, address: str | None) -> None:
-        """Count a failure against both; RateLimited if either went over."""
-        refused = None
-        for limiter, subject in ((self.account, email), (self.address, address or "unknown")):
-            try:
-                limiter.hit(subject, "Too many failed sign-in attempts; try again later")
-            except RateLimited as exc:
-                refused = exc
-        if refused is not None:
-            raise refused
+    def reserve(self, email: str, address: str | None) -> list[tuple[RateLimiter, str]]:
+        """Count one attempt against both limits; RateLimited (and nothing counted) when either
+        is used up. Returns what to `forgive` if the attempt succeeds."""
+        taken: list[tuple[RateLimiter, str]] = []
+        try:
+            for limiter, subject in self._limits(email, address):
+                taken.append((limiter, limiter.hit(subject, self.description)))
+        except RateLimited:
+            self.forgive(taken)
+            raise
+        return taken
+
+    def forgive(self, taken: list[tuple[RateLimiter, str]]) -> None:
+        """Give back the attempts of `reserve` (a right password, or a check that never ran)."""
+        for limiter, key in taken:
+            limiter.release(key)
+
+    @contextmanager
+    def attempt(self, email: str, address: str | None) -> Iterator[None]:
+        """Reserve an attempt around a password check: it stays counted only when the check
+        raises AuthenticationFailed or BadRequest (a wrong password)."""
+        taken = self.reserve(email, address)
+        try:
+            yield
+        except (AuthenticationFailed, BadRequest):
+            raise
+        except BaseException:
+            self.forgive(taken)
+            raise
+        self.forgive(taken)
 
 
 def _iso(epoch: int | float | None) -> str | None:
@@ -78,11 +111,16 @@ def _password(value: object, name: str) -> str:
 
 class MerchantService:
     def __init__(
-        self, repo: MerchantRepository, settings: Settings, login_limits: LoginLimits
+        self,
+        repo: MerchantRepository,
+        settings: Settings,
+        login_limits: LoginLimits,
+        signup_limit: RateLimiter | None = None,
     ) -> None:
         self.repo = repo
         self.settings = settings
         self.login_limits = login_limits
+        self.signup_limit = signup_limit
 
     def seed_test_merchant(self) -> bool:
         """Create the test merchant of CONTRACT §1 if it is missing; True if it was created. A
@@ -166,8 +204,9 @@ class MerchantService:
         with any non-empty password.
 
         Every attempt that reaches the password check costs one scrypt, whether or not the
-        email exists, and failures count against the email and the client address: after
-        LOGIN_FAILURES in a window, both answer RATE_LIMITED until the window ends."""
+        email exists, and is counted against the email and the client address before it runs
+        (given back when the password was right): after LOGIN_FAILURES failures in a window,
+        both answer RATE_LIMITED until the window ends, however many attempts ran at once."""
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         email, password = body.get("email"), body.get("password")
@@ -181,9 +220,9 @@ class MerchantService:
         if self._demo_merchant(merchant):
             return self.issue_token(merchant), merchant
         stored = merchant.password_hash if merchant else None
-        if not security.verify_password(password, stored) or merchant is None:
-            self.login_limits.failed(email, client_address)
-            raise AuthenticationFailed("Invalid email or password")
+        with self.login_limits.attempt(email, client_address):
+            if not security.verify_password(password, stored) or merchant is None:
+                raise AuthenticationFailed("Invalid email or password")
         return self.issue_token(merchant), merchant
 
     def roll_api_secret(self, merchant: MerchantModel, body: object) -> tuple[dict, MerchantModel]:
@@ -224,12 +263,11 @@ class MerchantService:
         merchant = self.repo.get(merchant.id) or merchant
         if self._demo_merchant(merchant):
             raise BadRequest(DEMO_CREDENTIALS)
-        self.login_limits.check(merchant.email, client_address)
-        if len(current) > PASSWORD_LENGTH[1] or not security.verify_password(
-            current, merchant.password_hash
-        ):
-            self.login_limits.failed(merchant.email, client_address)
-            raise BadRequest("current_password is incorrect")
+        with self.login_limits.attempt(merchant.email, client_address):
+            if len(current) > PASSWORD_LENGTH[1] or not security.verify_password(
+                current, merchant.password_hash
+            ):
+                raise BadRequest("current_password is incorrect")
         merchant = self.repo.change_credentials(
             merchant,
             {"password_hash": merchant.password_hash},
@@ -242,16 +280,23 @@ class MerchantService:
         """Revoke every dashboard token of the merchant (this one too)."""
         return self.repo.change_credentials(merchant, {}, updated_at=clock.iso())
 
-    def signup(self, body: object) -> MerchantModel:
-        """A new merchant with fresh keys; BadRequest for invalid fields or a taken email."""
+    def signup(self, body: object, client_address: str | None = None) -> MerchantModel:
+        """A new merchant with fresh keys; BadRequest for invalid fields or a taken email.
+        Valid sign-ups count against the client address's hourly limit (each costs a scrypt
+        and an account): RATE_LIMITED beyond it."""
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         name, email, password = body.get("name"), body.get("email"), body.get("password")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise BadRequest("name is required")
-        if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 254:
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email) or len(email) > 254:
             raise BadRequest("email is invalid")
         password = _password(password, "password")
+        if self.signup_limit is not None and self.signup_limit.limit > 0:
+            self.signup_limit.hit(
+                client_address or "unknown",
+                "Too many sign-ups from this address; try again later",
+            )
         now = clock.iso()
         merchant = MerchantModel(
             id=ids.new_uuid(),

@@ -16,10 +16,12 @@ from paygate.db.payments import PaymentRepository, order_settled_by, order_taken
 from paygate.domain import payments as rules
 from paygate.domain.pagination import parse_page
 from paygate.errors import BadRequest, NotFound
+from paygate.money import parse_amount
 from paygate.queues import Queue
 from paygate.services.events import EventPublisher, new_event, wants_event
 from paygate.services.jobs import missing_record
 from paygate.services.orders import OrderService
+from paygate.services.rate_limits import RateLimiter
 from paygate.services.views import order_view, payment_public_view, payment_view
 from paygate.settings import Settings
 
@@ -32,6 +34,11 @@ IN_PROGRESS = "Order has a payment in progress"
 # A create whose order condition failed although the order now looks free (its pending payment
 # settled meanwhile) tries the same payment again this many times.
 CREATE_ATTEMPTS = 3
+# Checkout (public, unauthenticated) payment attempts per order per hour: a customer retrying
+# after failures stays far below it, while nobody can keep someone's order busy with endless
+# pending attempts (or flood its merchant with payment events).
+PUBLIC_ATTEMPTS_PER_ORDER = 10
+PUBLIC_ATTEMPTS_WINDOW_SECONDS = 3600
 
 
 def refusal(order: OrderModel) -> str | None:
@@ -53,6 +60,7 @@ class PaymentService:
         settings: Settings,
         merchants: MerchantRepository,
         publisher: EventPublisher,
+        public_limiter: RateLimiter | None = None,
     ) -> None:
         self.repo = repo
         self.orders = orders
@@ -61,6 +69,7 @@ class PaymentService:
         self.settings = settings
         self.merchants = merchants
         self.publisher = publisher
+        self.public_limiter = public_limiter
 
     def _wants_webhooks(
         self, merchant_id: str, name: str, known: MerchantModel | None = None
@@ -80,6 +89,11 @@ class PaymentService:
         order = self.orders.find(request.order_id, merchant.id if merchant else None)
         if reason := refusal(order):
             raise BadRequest(reason)
+        if merchant is None and self.public_limiter is not None:
+            self.public_limiter.hit(
+                order.id,
+                f"At most {PUBLIC_ATTEMPTS_PER_ORDER} checkout payment attempts per order per hour",
+            )
         started = clock.now()
         now = clock.iso(started)
         due = clock.iso(started + timedelta(seconds=self.settings.reconcile_after_seconds))
@@ -244,7 +258,8 @@ class PaymentService:
         if body is not None and not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         amount = (body or {}).get("amount")
-        if amount is not None and (isinstance(amount, bool) or amount != int(payment.amount)):
+        # An integer in minor units, as everywhere (10000.0 == 10000 in Python, not here).
+        if amount is not None and parse_amount(amount) != int(payment.amount):
             raise BadRequest("Capture amount must equal the payment amount")
         if payment.status != "success" or payment.captured:
             raise BadRequest("Payment not in capturable state")

@@ -2,7 +2,12 @@
 
 Fixed windows aligned on the clock: simple, one DynamoDB write per hit, and a burst at a
 window's edge can reach twice the limit for one window length, which is acceptable for abuse
-limits (webhook tests, login failures). The answer carries the seconds until the window ends.
+limits (webhook tests, sign-in attempts). The answer carries the seconds until the window ends.
+
+A hit is counted only while the window has room (a conditional write), so the counter never
+exceeds the limit and N concurrent callers get at most `limit` admissions between them. A caller
+that counts an attempt up front (sign-in, before the password is checked) can give it back with
+`release` once it turned out not to be abuse.
 """
 
 from __future__ import annotations
@@ -49,9 +54,16 @@ class RateLimiter:
         if self.repo.hits(window_key(self.scope, subject, start)) >= self.limit:
             raise self._refuse(retry_after, description)
 
-    def hit(self, subject: str, description: str | None = None) -> None:
-        """Count one hit for `subject`; raise RateLimited when it goes over the limit."""
+    def hit(self, subject: str, description: str | None = None) -> str:
+        """Count one hit for `subject`, or raise RateLimited (counting nothing) when its window
+        is full. Returns the window's key, for `release`."""
         start, retry_after = self._window()
         expires_at = start + self.window_seconds + EXPIRY_GRACE_SECONDS
-        if self.repo.add_hit(window_key(self.scope, subject, start), expires_at) > self.limit:
+        key = window_key(self.scope, subject, start)
+        if not self.repo.add_hit(key, expires_at, self.limit):
             raise self._refuse(retry_after, description)
+        return key
+
+    def release(self, key: str) -> None:
+        """Give back a hit counted by `hit` (in the window it was counted in)."""
+        self.repo.remove_hit(key)

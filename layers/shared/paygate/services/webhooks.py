@@ -69,6 +69,10 @@ OVERDUE_GRACE_SECONDS = 30
 # 60 s visibility timeout, up to 5 receives before the DLQ. Past that the relay re-sends it.
 RELAY_OVERDUE_AFTER_SECONDS = 300
 TEST_WEBHOOKS_PER_MINUTE = 60
+# A manual retry makes the worker POST at once, as a test webhook does: the same bound. A bulk
+# replay may reset up to MAX_REPLAY deliveries per call.
+MANUAL_RETRIES_PER_MINUTE = 60
+REPLAYS_PER_MINUTE = 10
 # A bulk replay retries at most this many failed deliveries, created within at most this range.
 MAX_REPLAY = 500
 MAX_REPLAY_RANGE = timedelta(days=31)
@@ -149,6 +153,8 @@ class WebhookService:
         settings: Settings,
         test_limiter: RateLimiter,
         endpoints: WebhookEndpointService | None = None,
+        retry_limiter: RateLimiter | None = None,
+        replay_limiter: RateLimiter | None = None,
     ) -> None:
         self.repo = repo
         self.merchants = merchants
@@ -157,6 +163,8 @@ class WebhookService:
         self.queue = queue
         self.settings = settings
         self.test_limiter = test_limiter
+        self.retry_limiter = retry_limiter
+        self.replay_limiter = replay_limiter
         if endpoints is None:
             endpoint_repo = WebhookEndpointRepository()
             directory = EndpointDirectory(endpoint_repo, merchants)
@@ -235,7 +243,12 @@ class WebhookService:
         return endpoint
 
     def retry(self, merchant: MerchantModel, log_id: str) -> dict:
-        """Attempts back to 0, deliver at once, then the schedule again (failed logs too)."""
+        """Attempts back to 0, deliver at once, then the schedule again (failed logs too). At
+        most MANUAL_RETRIES_PER_MINUTE per merchant (each one makes the worker POST)."""
+        if self.retry_limiter is not None:
+            self.retry_limiter.hit(
+                merchant.id, f"At most {MANUAL_RETRIES_PER_MINUTE} manual retries per minute"
+            )
         log = self.repo.log(log_id) if ids.is_id(log_id, "uuid") else None
         if log is None or log.merchant_id != merchant.id:
             raise NotFound("Webhook log not found")
@@ -248,7 +261,12 @@ class WebhookService:
     def replay(self, merchant: MerchantModel, body: object) -> dict:
         """Retry, as a manual retry each, the merchant's failed deliveries created in
         [created_gte, created_lt), of one endpoint or of every enabled one. At most MAX_REPLAY
-        deliveries in a range of at most MAX_REPLAY_RANGE; beyond, 400 and nothing changes."""
+        deliveries in a range of at most MAX_REPLAY_RANGE; beyond, 400 and nothing changes.
+        At most REPLAYS_PER_MINUTE calls per merchant."""
+        if self.replay_limiter is not None:
+            self.replay_limiter.hit(
+                merchant.id, f"At most {REPLAYS_PER_MINUTE} bulk replays per minute"
+            )
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         if body.get("status") != "failed":
