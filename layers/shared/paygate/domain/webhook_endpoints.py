@@ -42,6 +42,7 @@ class Endpoint:
     created_at: str | None = None
     updated_at: str | None = None
     failing_since: float | None = None  # unix seconds of the first failure since a success
+    missed_since: str | None = None  # created_at of the oldest delivery missed since then
     disabled_at: str | None = None
     disabled_reason: str | None = None
     is_default: bool = False

@@ -517,6 +517,8 @@ class WebhookDelivery:
                 next_retry_at=None,
                 next_retry_epoch=None,
             )
+            if ended and endpoint is not None:
+                self._missed(endpoint, log.created_at)
             return "ended" if ended else "duplicate"
         admission = self.gate.enter(endpoint)
         if admission.deferral is not None:
@@ -597,14 +599,21 @@ class WebhookDelivery:
         if next_epoch is not None:
             self._enqueue(log, attempt + 1, next_epoch - now)
         if endpoint is not None:
-            self._observe(endpoint, ok, now)
+            self._observe(endpoint, ok, now, log.created_at)
         return "success" if ok else ("failed" if final else "retry")
 
-    def _observe(self, endpoint: Endpoint, ok: bool, now: float) -> None:
+    def _observe(self, endpoint: Endpoint, ok: bool, now: float, created_at: str) -> None:
         """Endpoint health after a recorded attempt; never fails the delivery itself (the next
         attempt's outcome catches up)."""
         try:
-            self.health.observe(endpoint, ok, now)
+            self.health.observe(endpoint, ok, now, created_at)
+        except Exception:
+            logger.exception("endpoint health not updated", extra={"endpoint_id": endpoint.id})
+
+    def _missed(self, endpoint: Endpoint, created_at: str) -> None:
+        """A log ended unsent at a disabled endpoint: part of what re-enabling replays."""
+        try:
+            self.health.missed(endpoint, created_at)
         except Exception:
             logger.exception("endpoint health not updated", extra={"endpoint_id": endpoint.id})
 
