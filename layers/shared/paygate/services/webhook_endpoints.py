@@ -301,6 +301,8 @@ class WebhookEndpointService:
     def roll_secret(self, merchant: MerchantModel, endpoint_id: str, body: object) -> dict:
         """A new secret for the endpoint; the one it replaces keeps signing for
         `expire_previous_in` seconds (default 24 h), exactly as the legacy regenerate."""
+        if isinstance(body, dict):
+            rules.refuse_unknown_fields(body, rules.ROLL_FIELDS)
         overlap = rules.overlap_seconds(body)
         endpoint = self.directory.find(merchant.id, endpoint_id) if endpoint_id else None
         if endpoint is None:

@@ -39,7 +39,12 @@ from paygate.db.webhook_endpoints import WebhookEndpointRepository, merchant_sec
 from paygate.db.webhooks import WebhookRepository
 from paygate.domain.events import parse_time
 from paygate.domain.pagination import parse_page
-from paygate.domain.webhook_endpoints import Endpoint, default_endpoint_id, overlap_seconds
+from paygate.domain.webhook_endpoints import (
+    Endpoint,
+    default_endpoint_id,
+    overlap_seconds,
+    refuse_unknown_fields,
+)
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import MAX_DELAY_SECONDS, Queue
 from paygate.services.endpoint_gate import MAX_DEFERRAL_SECONDS, Deferral, EndpointGate
@@ -71,6 +76,7 @@ RELAY_OVERDUE_AFTER_SECONDS = 300
 TEST_WEBHOOKS_PER_MINUTE = 60
 # A bulk replay retries at most this many failed deliveries, created within at most this range.
 MAX_REPLAY = 500
+REPLAY_FIELDS = ("status", "created_gte", "created_lt", "endpoint_id")
 MAX_REPLAY_RANGE = timedelta(days=31)
 REPLAY_THREADS = 16
 # A deferred attempt waits 1-2 s, then twice as long each time, up to this (jittered); an open
@@ -251,6 +257,7 @@ class WebhookService:
         deliveries in a range of at most MAX_REPLAY_RANGE; beyond, 400 and nothing changes."""
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
+        refuse_unknown_fields(body, REPLAY_FIELDS)
         if body.get("status") != "failed":
             raise BadRequest('status is required and must be "failed" (failed deliveries)')
         gte, lt = _replay_time(body, "created_gte"), _replay_time(body, "created_lt")
