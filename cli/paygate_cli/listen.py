@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from paygate.signing import webhook_headers
-from paygate_cli.api import ApiError, PaygateApi
+from paygate_cli.api import MAX_PAGES_PER_POLL, ApiError, PaygateApi, TooManyPages
 from paygate_cli.state import ListenState, StateFile, new_session_secret
 
 LOOKBACK_SECONDS = 30.0
@@ -83,15 +83,29 @@ class Listener:
     def _mark_seen(self, state: ListenState, created_lt: str | None = None) -> None:
         """What already happened before the starting point is not forwarded."""
         gte = shift(state.high_water, -self.lookback)
-        for event in self.api.all_events(created_gte=gte, created_lt=created_lt):
+        for event in self._read(created_gte=gte, created_lt=created_lt):
             state.seen[event["id"]] = event["created_at"]
+
+    def _read(self, **params) -> list[dict]:
+        """The events matching `params`, newest first: at most MAX_PAGES_PER_POLL pages (an
+        API that always has more is not read forever; what was read is used)."""
+        read: list[dict] = []
+        try:
+            for event in self.api.all_events(**params):
+                read.append(event)
+        except TooManyPages:
+            self.out(
+                f"The API still had more events (has_more) after {MAX_PAGES_PER_POLL} pages; "
+                f"going on with the {len(read)} newest read."
+            )
+        return read
 
     # ------------------------------------------------------------------ rounds
     def poll_once(self) -> int:
         """One round: forward every event not seen yet, oldest first; returns how many."""
         state = self.state
         gte = shift(state.high_water, -self.lookback) if state.high_water else None
-        fresh = [e for e in self.api.all_events(created_gte=gte) if e["id"] not in state.seen]
+        fresh = [e for e in self._read(created_gte=gte) if e["id"] not in state.seen]
         fresh.sort(key=lambda e: (e["created_at"], e["id"]))
         for event in fresh:
             if self.events is None or event["event"] in self.events:

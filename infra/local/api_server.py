@@ -13,7 +13,6 @@ Started by the runtime with the API function's environment (the runtime seeds th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import threading
@@ -162,22 +161,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None):
-        """Malformed request lines and headers: the envelope, never http.server's HTML page."""
+        """Malformed request lines and headers, a URL over http.server's 64 KiB (414): the
+        envelope with a request id, as API Gateway's own 4XX answers (DEFAULT_4XX), never
+        http.server's HTML page."""
         self.close_connection = True
-        text = message or "Bad request"
-        body = (
-            b'{"error":{"code":"BAD_REQUEST_ERROR","description":'
-            + json.dumps(text).encode()
-            + b"}}"
+        # A request line too broken to name its version would get a bare body (HTTP/0.9).
+        self.request_version = "HTTP/1.1"
+        request_id = str(uuid.uuid4())
+        answer = api_gateway.gateway_response(
+            self.server.gateway_responses, "BAD_REQUEST_BODY", message or "Bad request", request_id
         )
         try:
             self.send_response(code, message)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("x-amzn-RequestId", request_id)
+            self.send_header("Content-Length", str(len(answer.body)))
             self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body)
+                self.wfile.write(answer.body)
         except OSError:
             pass
 

@@ -148,12 +148,29 @@ def test_filters(stack, shop):
         "?starting_after=" + "evt_" + "a" * 5000,
         "?starting_after=evt_%00aaaaaaaaaaaaaaa",
         "?starting_after=evt_aaaaaaaaaaaaaaa%27",
+        "?limit=05",
+        "?limit=007",
+        "?limit=1&limit=100",
+        "?type=payment.success&type=payment.failed",
+        "?created_gte=2026-01-01T00:00:00Z&created_gte=2026-01-02T00:00:00Z",
     ],
 )
 def test_bad_queries_answer_400_in_the_envelope(stack, shop, query):
     response = call(stack, shop["headers"], "GET", "/api/v1/events" + query)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/webhooks", "/api/v1/payments"])
+def test_every_list_refuses_a_repeated_parameter_and_a_limit_with_leading_zeros(stack, shop, path):
+    """One page parser for every list: a parameter given twice is ambiguous (API Gateway
+    would hand the function only the last), and `05` is not how a limit is written."""
+    for query in ("?limit=1&limit=100", "?limit=05"):
+        response = call(stack, shop["headers"], "GET", path + query)
+        assert response.status_code == 400, (path, query, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "BAD_REQUEST_ERROR" and "limit" in error["description"]
+    assert call(stack, shop["headers"], "GET", path + "?limit=5").status_code == 200
 
 
 @pytest.fixture(scope="module", params=["other-api-key", "seeded-merchant", "other-bearer-token"])

@@ -307,3 +307,69 @@ def test_browsers_may_patch_and_delete_from_the_dashboard(stack):
     assert answer.headers["Access-Control-Allow-Origin"] == origin
     methods = answer.headers["Access-Control-Allow-Methods"].split(",")
     assert {"PATCH", "DELETE"} <= set(methods)
+
+
+# ------------------------------------------------------------------ strict bodies (b02, b15)
+@pytest.mark.parametrize(
+    "extra", [{"status": "disabled"}, {"is_default": True}, {"id": "we_x"}, {"secret": "whsec_A"}]
+)
+def test_unknown_fields_on_create_are_refused_by_name(stack, shop, receivers, extra):
+    body = {"url": receivers[0].url, "enabled_events": ["*"], **extra}
+    text = error(call(stack, shop, "POST", ENDPOINTS, json=body), 400, "BAD_REQUEST_ERROR")
+    (name,) = extra
+    assert repr(name) in text and "url, enabled_events, description" in text
+    assert call(stack, shop, "GET", ENDPOINTS).json()["total"] == 0
+
+
+def test_unknown_fields_on_change_roll_and_replay_are_refused_changing_nothing(
+    stack, shop, receivers
+):
+    made = add(stack, shop, receivers[0].url, ["payment.success"], description="before")
+    path = f"{ENDPOINTS}/{made['id']}"
+    typo = {"description": "x", "enabled_event": ["payment.failed"]}
+    text = error(call(stack, shop, "PATCH", path, json=typo), 400, "BAD_REQUEST_ERROR")
+    assert "'enabled_event'" in text
+    roll = call(stack, shop, "POST", path + "/secret/roll", json={"expire_previous_in": 60, "x": 1})
+    assert "'x'" in error(roll, 400, "BAD_REQUEST_ERROR")
+    now = call(stack, shop, "GET", path).json()
+    assert (now["description"], now["enabled_events"]) == ("before", ["payment.success"])
+    assert now["previous_secret_expires_at"] is None  # not rolled
+    replay = {
+        "status": "failed",
+        "created_gte": "2026-01-01T00:00:00Z",
+        "created_lt": "2026-01-02T00:00:00Z",
+        "endpoint": made["id"],
+    }
+    answer = call(stack, shop, "POST", "/api/v1/webhooks/replay", json=replay)
+    assert "'endpoint'" in error(answer, 400, "BAD_REQUEST_ERROR")
+
+
+@pytest.mark.parametrize(
+    "description", ["a\x00b", "red \x1b[31mtext", "two\nlines", "\x7f", "\x85"]
+)
+def test_control_characters_in_a_description_are_refused(stack, shop, receivers, description):
+    body = {"url": receivers[0].url, "enabled_events": ["*"], "description": description}
+    text = error(call(stack, shop, "POST", ENDPOINTS, json=body), 400, "BAD_REQUEST_ERROR")
+    assert "control characters" in text
+    made = add(stack, shop, receivers[0].url)
+    path = f"{ENDPOINTS}/{made['id']}"
+    answer = call(stack, shop, "PATCH", path, json={"description": description})
+    error(answer, 400, "BAD_REQUEST_ERROR")
+    assert call(stack, shop, "GET", path).json()["description"] is None
+
+
+@pytest.mark.parametrize(
+    "events, shown",
+    [
+        ([None], "null"),
+        ([1], "a number"),
+        ([{}], "an object"),
+        ([[]], "an array"),
+        ([True], "true"),
+    ],
+)
+def test_a_wrong_kind_of_event_name_says_what_was_expected(stack, shop, events, shown):
+    body = {"url": "https://example.com/x", "enabled_events": events}
+    text = error(call(stack, shop, "POST", ENDPOINTS, json=body), 400, "BAD_REQUEST_ERROR")
+    assert "Type" not in text and "NoneType" not in text and "dict" not in text
+    assert shown in text and "event name" in text

@@ -254,3 +254,64 @@ def test_replay_of_a_disabled_endpoint_is_refused(receiver):
     services().webhook_endpoints.update(merchant, endpoint["id"], {"status": "disabled"})
     with pytest.raises(BadRequest, match="disabled"):
         services().webhooks.replay(merchant, {**_range(), "endpoint_id": endpoint["id"]})
+
+
+def test_the_replay_offered_on_re_enable_covers_deliveries_created_before_the_first_failure(
+    receiver, monkeypatch
+):
+    """b08: the logs that start a failing streak are created a few ms before their first failed
+    attempt; the replay offered on re-enable must still include them (real time, a 1 s
+    disable delay)."""
+    svc = services()
+    quick = replace(svc.settings, webhook_endpoint_disable_after_seconds=1)
+    monkeypatch.setattr(svc.delivery.health, "settings", quick)
+    merchant = new_merchant()
+    endpoint = add_endpoint(merchant, receiver.url, ["payment.created", "payment.pending"])
+    receiver.status = 503
+    pay(merchant, settle=False)  # two logs, created before their first (failed) attempt
+    assert pump() == []
+    started = row(merchant, endpoint["id"]).failing_since
+    first = [log for log in logs_of(merchant)]
+    assert len(first) == 2 and all(log.attempts == 1 for log in first)
+    assert all(log.created_at < webhooks_module._iso_at(started) for log in first)
+    time.sleep(1.2)
+    pay(merchant, settle=False)  # fails again after 1 s: the endpoint is disabled
+    assert pump() == []
+    assert row(merchant, endpoint["id"]).status == "disabled"
+    # The first logs' next attempts find the endpoint disabled: they end failed.
+    deadline = time.time() + 20
+    while time.time() < deadline and any(log.status != "failed" for log in logs_of(merchant)):
+        pump()
+        time.sleep(0.5)
+    failed = sorted(log.id for log in logs_of(merchant))
+    assert {log.status for log in logs_of(merchant)} == {"failed"} and len(failed) == 4
+
+    receiver.status = 200
+    enabled = svc.webhook_endpoints.update(merchant, endpoint["id"], {"status": "enabled"})
+    body = enabled["replay"]["body"]
+    for log in logs_of(merchant):
+        assert body["created_gte"] <= log.created_at < body["created_lt"], log.event
+    assert svc.webhooks.replay(merchant, body) == {"replayed": 4}
+    assert pump() == []
+    assert {WebhookLogModel.get(log_id).status for log_id in failed} == {"success"}
+
+
+def test_an_older_delivery_failing_during_the_streak_moves_the_replay_start_back(receiver):
+    """A retry of a delivery created before the streak (its first attempts failed in an
+    earlier streak) fails during this one: the replay offered on re-enable includes it."""
+    svc = services()
+    merchant = new_merchant()
+    endpoint = add_endpoint(merchant, receiver.url)
+    health = svc.delivery.health
+    now = time.time()
+    newer, older = webhooks_module._iso_at(now - 1), webhooks_module._iso_at(now - 3600)
+    assert health.observe(
+        svc.delivery.directory.find(merchant.id, endpoint["id"]), False, now, newer
+    )
+    health.observe(svc.delivery.directory.find(merchant.id, endpoint["id"]), False, now, older)
+    health.observe(svc.delivery.directory.find(merchant.id, endpoint["id"]), False, now, newer)
+    assert row(merchant, endpoint["id"]).missed_since == older
+    svc.webhook_endpoints.update(merchant, endpoint["id"], {"status": "disabled"})
+    enabled = svc.webhook_endpoints.update(merchant, endpoint["id"], {"status": "enabled"})
+    assert enabled["replay"]["body"]["created_gte"] == older
+    assert row(merchant, endpoint["id"]).missed_since is None  # a new start after re-enabling

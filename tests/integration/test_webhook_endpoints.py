@@ -573,7 +573,10 @@ def _strict_endpoints():
         ({"url": "https://example.com/x", "enabled_events": []}, "non-empty"),
         ({"url": "https://example.com/x", "enabled_events": "*"}, "non-empty"),
         ({"url": "https://example.com/x", "enabled_events": ["payment.refunded"]}, "Unknown"),
-        ({"url": "https://example.com/x", "enabled_events": [7]}, "Unknown"),
+        (
+            {"url": "https://example.com/x", "enabled_events": [7]},
+            "holds a number where an event name",
+        ),
         ({"url": "https://example.com/x", "enabled_events": ["*", "payment.success"]}, "alone"),
         (
             {"url": "https://example.com/x", "enabled_events": ["webhook_endpoint.disabled"]},

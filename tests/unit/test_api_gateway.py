@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
 
 import pytest
 
 from infra.local import api_gateway
-from infra.local.api_server import BadRequestBody, TooLarge, read_chunked
+from infra.local.api_server import BadRequestBody, TooLarge, make_server, read_chunked
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +107,50 @@ def test_chunked_reader_refuses_broken_framing(body):
 def test_chunked_reader_stops_at_the_payload_quota():
     with pytest.raises(TooLarge):
         read_chunked(io.BytesIO(b"80\r\n" + b"x" * 128 + b"\r\n0\r\n\r\n"), 100)
+
+
+@pytest.fixture
+def local_gateway():
+    """The local gateway on a free port, in front of a function that must not be reached."""
+
+    def function(event, context):
+        raise AssertionError("the gateway answers these requests itself")
+
+    server = make_server("127.0.0.1", 0, function, "paygate-api", 10)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize(
+    "request_line, status",
+    [
+        (b"GET /api/v1/events?x=" + b"a" * 70000 + b" HTTP/1.1", 414),
+        (b"GET /api/v1/events HTTP/1.1 extra", 400),
+        (b"BROKEN", 400),
+    ],
+    ids=["uri-too-long", "bad-request-line", "no-version"],
+)
+def test_what_the_local_gateway_refuses_itself_is_in_the_envelope_with_a_request_id(
+    local_gateway, request_line, status
+):
+    """b01: an oversized URL answered 414 without a request_id (http.server's own refusal)."""
+    code, headers, body = _raw(local_gateway, request_line + b"\r\nHost: x\r\n\r\n")
+    assert code == status
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == "BAD_REQUEST_ERROR" and error["description"]
+    assert error["request_id"] and error["request_id"] == headers["x-amzn-requestid"]

@@ -21,7 +21,10 @@ class FakeBank(requests.Session):
         self.reads: dict[str, int] = {}
         self.payments: dict[str, dict] = {}
 
-    def request(self, method, url, timeout=None, json=None, headers=None, params=None):
+    def request(
+        self, method, url, timeout=None, json=None, headers=None, params=None, allow_redirects=True
+    ):
+        assert allow_redirects is False  # the key and secret never follow a redirect
         path = url.split("://", 1)[1].split("/", 1)[1]
         self.calls.append((method, "/" + path, json, headers or {}))
         if (method, path) == ("POST", "api/v1/orders"):

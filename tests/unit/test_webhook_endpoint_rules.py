@@ -54,7 +54,9 @@ def test_bad_enabled_events_are_refused(value):
 
 
 def test_create_and_update_bodies():
-    body = {"url": "https://a.example/x", "enabled_events": ["*"], "extra": 1}
+    body = {"url": "https://a.example/x", "enabled_events": ["*"]}
+    with pytest.raises(BadRequest, match="Unknown field 'extra'"):
+        rules.parse_create({**body, "extra": 1})
     assert rules.parse_create(body) == {
         "url": "https://a.example/x",
         "enabled_events": ("*",),

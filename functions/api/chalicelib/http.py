@@ -101,6 +101,16 @@ def json_body(request, required: bool = True):
     return value
 
 
+def query_params(request) -> dict[str, str]:
+    """The query string as one value per name; BAD_REQUEST_ERROR for a name given twice (no
+    parameter of the API is a list, and API Gateway would hand over only one of them)."""
+    params = request.query_params or {}
+    for name in params:
+        if len(params.getlist(name)) > 1:
+            raise BadRequest(f"Query parameter {name[:64]!r} is given more than once")
+    return {name: params[name] for name in params}
+
+
 def client_address(request) -> str | None:
     """The caller's address as API Gateway saw the connection (`identity.sourceIp`); never a
     header such as X-Forwarded-For, which the caller writes."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import current_merchant, json_response, route
+from chalicelib.http import current_merchant, json_response, query_params, route
 from paygate.wiring import services
 
 bp = Blueprint(__name__)
@@ -13,7 +13,7 @@ bp = Blueprint(__name__)
 @route(bp, "/api/v1/events", ["GET"])
 def list_events():
     request = bp.current_request
-    return json_response(services().events.list(current_merchant(request), request.query_params))
+    return json_response(services().events.list(current_merchant(request), query_params(request)))
 
 
 @route(bp, "/api/v1/events/{event_id}", ["GET"])

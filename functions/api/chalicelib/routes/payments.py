@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import current_merchant, json_body, json_response, route
+from chalicelib.http import current_merchant, json_body, json_response, query_params, route
 from chalicelib.routes.orders import idempotent_create
 from paygate.wiring import services
 
@@ -17,7 +17,7 @@ def payments():
     merchant = current_merchant(request)
     svc = services()
     if request.method == "GET":
-        return json_response(svc.payments.list(merchant, request.query_params))
+        return json_response(svc.payments.list(merchant, query_params(request)))
     body = json_body(request)
     return idempotent_create(request, merchant, body, lambda: svc.payments.create(merchant, body))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import current_merchant, json_body, json_response, route
+from chalicelib.http import current_merchant, json_body, json_response, query_params, route
 from chalicelib.routes.orders import idempotent_create
 from paygate.wiring import services
 
@@ -18,7 +18,7 @@ def payment_refunds(payment_id):
     svc = services()
     if request.method == "GET":
         return json_response(
-            svc.refunds.list_for_payment(merchant, payment_id, request.query_params)
+            svc.refunds.list_for_payment(merchant, payment_id, query_params(request))
         )
     body = json_body(request)
     return idempotent_create(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import current_merchant, json_body, json_response, route
+from chalicelib.http import current_merchant, json_body, json_response, query_params, route
 from paygate.wiring import services
 
 bp = Blueprint(__name__)
@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
 def list_webhooks():
     request = bp.current_request
     return json_response(
-        services().webhooks.list_logs(current_merchant(request), request.query_params)
+        services().webhooks.list_logs(current_merchant(request), query_params(request))
     )
 
 

@@ -65,6 +65,7 @@ class MerchantModel(Model):
     webhook_created_at = UnicodeAttribute(null=True)
     webhook_status = UnicodeAttribute(null=True)  # absent: enabled
     webhook_failing_since = NumberAttribute(null=True)
+    webhook_missed_since = UnicodeAttribute(null=True)
     webhook_disabled_at = UnicodeAttribute(null=True)
     webhook_disabled_reason = UnicodeAttribute(null=True)
     # The other endpoints (WebhookEndpointModel rows): how many (a conditional counter within
@@ -347,6 +348,9 @@ class WebhookEndpointModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     failing_since = NumberAttribute(null=True)  # first failure since the last success (unix s)
+    # created_at of the oldest delivery missed since then (failed in the streak, or ended
+    # unsent while disabled): where the replay offered on re-enable starts.
+    missed_since = UnicodeAttribute(null=True)
     disabled_at = UnicodeAttribute(null=True)
     disabled_reason = UnicodeAttribute(null=True)
 

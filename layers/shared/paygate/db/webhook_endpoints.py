@@ -35,6 +35,7 @@ DEFAULT_ATTRIBUTES = {
     "created_at": "webhook_created_at",
     "status": "webhook_status",
     "failing_since": "webhook_failing_since",
+    "missed_since": "webhook_missed_since",
     "disabled_at": "webhook_disabled_at",
     "disabled_reason": "webhook_disabled_reason",
     "updated_at": "updated_at",
@@ -45,6 +46,7 @@ DEFAULT_STATE = (
     "description",
     "status",
     "failing_since",
+    "missed_since",
     "disabled_at",
     "disabled_reason",
 )
@@ -80,6 +82,7 @@ def default_endpoint(merchant: MerchantModel) -> Endpoint | None:
         created_at=merchant.webhook_created_at or merchant.created_at,
         updated_at=merchant.updated_at,
         failing_since=_number(merchant.webhook_failing_since),
+        missed_since=merchant.webhook_missed_since,
         disabled_at=merchant.webhook_disabled_at,
         disabled_reason=merchant.webhook_disabled_reason,
         is_default=True,
@@ -101,6 +104,7 @@ def _endpoint(row: WebhookEndpointModel) -> Endpoint:
         created_at=row.created_at,
         updated_at=row.updated_at,
         failing_since=_number(row.failing_since),
+        missed_since=row.missed_since,
         disabled_at=row.disabled_at,
         disabled_reason=row.disabled_reason,
     )
@@ -296,15 +300,36 @@ class WebhookEndpointRepository:
             return False
         return True
 
-    def start_failing(self, endpoint: Endpoint, since: float) -> bool:
-        """Begin a failing streak at `since`, unless one is already running."""
-        target, exists, actions = self._target(endpoint, {"failing_since": since})
+    def start_failing(self, endpoint: Endpoint, since: float, missed_since: str) -> bool:
+        """Begin a failing streak at `since` (the failed attempt) whose first missed delivery
+        was created at `missed_since`, unless a streak is already running."""
+        target, exists, actions = self._target(
+            endpoint, {"failing_since": since, "missed_since": missed_since}
+        )
         attribute = self._attribute(endpoint, "failing_since")
         return self._conditional(target, actions, exists & attribute.does_not_exist())
 
+    def note_missed(self, endpoint: Endpoint, created_at: str) -> bool:
+        """A delivery created at `created_at` was missed (failed during the streak, or ended
+        unsent while disabled): move `missed_since` back to it if it is older. Written only
+        while the endpoint is failing or disabled (ISO strings compare as times)."""
+        target, exists, actions = self._target(endpoint, {"missed_since": created_at})
+        missed = self._attribute(endpoint, "missed_since")
+        condition = (
+            exists
+            & (
+                self._attribute(endpoint, "failing_since").exists()
+                | (self._attribute(endpoint, "status") == "disabled")
+            )
+            & (missed.does_not_exist() | (missed > created_at))
+        )
+        return self._conditional(target, actions, condition)
+
     def end_failing(self, endpoint: Endpoint) -> bool:
         """A delivery succeeded: the failing streak, if any, is over."""
-        target, exists, actions = self._target(endpoint, {"failing_since": None})
+        target, exists, actions = self._target(
+            endpoint, {"failing_since": None, "missed_since": None}
+        )
         attribute = self._attribute(endpoint, "failing_since")
         return self._conditional(target, actions, exists & attribute.exists())
 

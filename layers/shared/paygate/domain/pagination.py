@@ -1,4 +1,5 @@
-"""`limit` 1–100 (default 10) and `offset` >= 0 (default 0), else BAD_REQUEST_ERROR."""
+"""`limit` 1–100 (default 10) and `offset` >= 0 (default 0), in decimal digits without leading
+zeros, else BAD_REQUEST_ERROR."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from paygate.errors import BadRequest
 def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True, int("²") fails
-        raise BadRequest(f"{name} must be an integer between {low} and {high}")
+    # "²".isdigit() is True (int("²") fails); "05" is refused as "+5" is: one way to write it.
+    if not (raw.isascii() and raw.isdigit()) or (raw.startswith("0") and raw != "0"):
+        raise BadRequest(
+            f"{name} must be an integer between {low} and {high}, without leading zeros"
+        )
     value = int(raw)
     if not low <= value <= high:
         raise BadRequest(f"{name} must be an integer between {low} and {high}")

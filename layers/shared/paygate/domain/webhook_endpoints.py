@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+import unicodedata
 from dataclasses import dataclass, field
 
 from paygate.domain.events import EVENT_TYPES
@@ -25,6 +26,11 @@ DISABLED_BY_MERCHANT = "manual"
 DISABLED_FAILING = "failing"
 _ALPHABET = string.ascii_letters + string.digits
 _FIELDS = ("url", "enabled_events", "description", "status")
+_CREATE_FIELDS = ("url", "enabled_events", "description")
+ROLL_FIELDS = ("expire_previous_in",)
+# What a JSON value is, in JSON's words (for error messages).
+_JSON_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number"}
+_JSON_KINDS.update({str: "a string", list: "an array", dict: "an object"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Endpoint:
     created_at: str | None = None
     updated_at: str | None = None
     failing_since: float | None = None  # unix seconds of the first failure since a success
+    missed_since: str | None = None  # created_at of the oldest delivery missed since then
     disabled_at: str | None = None
     disabled_reason: str | None = None
     is_default: bool = False
@@ -81,9 +88,13 @@ def parse_enabled_events(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or len(value) > len(EVENT_TYPES) + 1:
         raise BadRequest(problem)
     for name in value:
-        if not isinstance(name, str) or (name != ALL_EVENTS and name not in EVENT_TYPES):
-            shown = name[:64] if isinstance(name, str) else type(name).__name__
-            raise BadRequest(f"Unknown event {shown!r} in enabled_events; {problem}")
+        if not isinstance(name, str):
+            shown = "true" if name is True else "false" if name is False else json_kind(name)
+            raise BadRequest(
+                f"enabled_events holds {shown} where an event name was expected; {problem}"
+            )
+        if name != ALL_EVENTS and name not in EVENT_TYPES:
+            raise BadRequest(f"Unknown event {name[:64]!r} in enabled_events; {problem}")
     if ALL_EVENTS in value:
         if len(value) > 1:
             raise BadRequest('enabled_events: "*" already takes every event; send it alone')
@@ -91,12 +102,32 @@ def parse_enabled_events(value: object) -> tuple[str, ...]:
     return tuple(name for name in EVENT_TYPES if name in value)
 
 
+def json_kind(value: object) -> str:
+    """What a parsed JSON value is, as JSON names it ("null", "a number", "an object"...)."""
+    return _JSON_KINDS.get(type(value), "a value")
+
+
+def refuse_unknown_fields(body: dict, allowed: tuple[str, ...]) -> None:
+    """BAD_REQUEST_ERROR naming the first field of `body` that is not in `allowed` (as Stripe
+    does: a misspelt or misplaced field is a mistake to report, not to ignore)."""
+    for name in body:
+        if name not in allowed:
+            raise BadRequest(f"Unknown field {name[:64]!r} (allowed: {', '.join(allowed)})")
+
+
 def parse_description(value: object) -> str | None:
+    """One line of text shown in the dashboard: at most MAX_DESCRIPTION_LENGTH characters, no
+    control characters (NUL, escape sequences, line breaks)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > MAX_DESCRIPTION_LENGTH:
         raise BadRequest(
             f"description must be a string of at most {MAX_DESCRIPTION_LENGTH} characters"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise BadRequest(
+            "description must be one line of text, without control characters (NUL, escape, "
+            "line breaks, tabs)"
         )
     return value
 
@@ -115,9 +146,10 @@ def _url(value: object) -> str:
 
 def parse_create(body: object) -> dict:
     """`{url, enabled_events, description?}` of a new endpoint (the URL policy is checked by
-    the service); unknown fields are ignored, as everywhere in the API."""
+    the service); any other field is refused."""
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object")
+    refuse_unknown_fields(body, _CREATE_FIELDS)
     if "enabled_events" not in body:
         raise BadRequest('enabled_events is required: ["*"] or a list of event names')
     return {
@@ -131,6 +163,7 @@ def parse_update(body: object) -> dict:
     """The fields a PATCH changes (at least one of url, enabled_events, description, status)."""
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object")
+    refuse_unknown_fields(body, _FIELDS)
     if not any(name in body for name in _FIELDS):
         raise BadRequest(f"Nothing to update: send any of {', '.join(_FIELDS)}")
     changes: dict = {}

@@ -213,7 +213,11 @@ class WebhookEndpointService:
             wanted = changes.get("status", endpoint.status)
             if wanted == "enabled" and not endpoint.enabled:
                 fields.update(
-                    status="enabled", failing_since=None, disabled_at=None, disabled_reason=None
+                    status="enabled",
+                    failing_since=None,
+                    missed_since=None,
+                    disabled_at=None,
+                    disabled_reason=None,
                 )
                 replay = self._replay_hint(endpoint, now)
             elif wanted == "disabled" and endpoint.enabled:
@@ -249,8 +253,10 @@ class WebhookEndpointService:
     @staticmethod
     def _replay_hint(endpoint: Endpoint, now: str) -> dict:
         """The replay that sends what a disabled endpoint missed: its failed deliveries since
-        its failing streak began (or since it was disabled)."""
-        since = iso_at(endpoint.failing_since) or endpoint.disabled_at or now
+        the oldest one it missed (created before the streak's first failed attempt, or before
+        it was disabled), the streak's start and when it was disabled."""
+        known = [endpoint.missed_since, iso_at(endpoint.failing_since), endpoint.disabled_at]
+        since = min((t for t in known if t), default=now)
         return {
             "method": "POST",
             "path": "/api/v1/webhooks/replay",
@@ -295,6 +301,8 @@ class WebhookEndpointService:
     def roll_secret(self, merchant: MerchantModel, endpoint_id: str, body: object) -> dict:
         """A new secret for the endpoint; the one it replaces keeps signing for
         `expire_previous_in` seconds (default 24 h), exactly as the legacy regenerate."""
+        if isinstance(body, dict):
+            rules.refuse_unknown_fields(body, rules.ROLL_FIELDS)
         overlap = rules.overlap_seconds(body)
         endpoint = self.directory.find(merchant.id, endpoint_id) if endpoint_id else None
         if endpoint is None:
@@ -335,15 +343,21 @@ class EndpointHealth:
         self.repo = repo
         self.settings = settings
 
-    def observe(self, endpoint: Endpoint, ok: bool, now: float) -> str | None:
-        """Record one attempt's outcome; returns what changed (None, most of the time: only
-        the first failure after a success and the first success after failures write)."""
+    def observe(self, endpoint: Endpoint, ok: bool, now: float, created_at: str) -> str | None:
+        """Record one attempt's outcome, of a delivery created at `created_at`; returns what
+        changed (None, most of the time: only the first failure after a success, the first
+        success after failures, and a failure of a delivery older than the streak's oldest
+        write)."""
         if ok:
             if endpoint.failing_since is not None and self.repo.end_failing(endpoint):
                 return "recovered"
             return None
         if endpoint.failing_since is None:
-            return "failing" if self.repo.start_failing(endpoint, now) else None
+            if self.repo.start_failing(endpoint, now, created_at):
+                return "failing"
+            self.missed(endpoint, created_at)  # another worker began the streak meanwhile
+            return None
+        self.missed(endpoint, created_at)
         limit = self.settings.webhook_endpoint_disable_after_seconds
         if not endpoint.enabled or now - endpoint.failing_since < limit:
             return None
@@ -371,3 +385,9 @@ class EndpointHealth:
             },
         )
         return "disabled"
+
+    def missed(self, endpoint: Endpoint, created_at: str) -> None:
+        """A delivery created at `created_at` was missed: the replay offered on re-enable must
+        include it (a write only when it is older than the oldest one known)."""
+        if endpoint.missed_since is None or created_at < endpoint.missed_since:
+            self.repo.note_missed(endpoint, created_at)

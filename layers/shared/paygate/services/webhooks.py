@@ -39,7 +39,12 @@ from paygate.db.webhook_endpoints import WebhookEndpointRepository, merchant_sec
 from paygate.db.webhooks import WebhookRepository
 from paygate.domain.events import parse_time
 from paygate.domain.pagination import parse_page
-from paygate.domain.webhook_endpoints import Endpoint, default_endpoint_id, overlap_seconds
+from paygate.domain.webhook_endpoints import (
+    Endpoint,
+    default_endpoint_id,
+    overlap_seconds,
+    refuse_unknown_fields,
+)
 from paygate.errors import BadRequest, NotFound
 from paygate.queues import MAX_DELAY_SECONDS, Queue
 from paygate.services.endpoint_gate import MAX_DEFERRAL_SECONDS, Deferral, EndpointGate
@@ -75,6 +80,7 @@ MANUAL_RETRIES_PER_MINUTE = 60
 REPLAYS_PER_MINUTE = 10
 # A bulk replay retries at most this many failed deliveries, created within at most this range.
 MAX_REPLAY = 500
+REPLAY_FIELDS = ("status", "created_gte", "created_lt", "endpoint_id")
 MAX_REPLAY_RANGE = timedelta(days=31)
 REPLAY_THREADS = 16
 # A deferred attempt waits 1-2 s, then twice as long each time, up to this (jittered); an open
@@ -269,6 +275,7 @@ class WebhookService:
             )
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
+        refuse_unknown_fields(body, REPLAY_FIELDS)
         if body.get("status") != "failed":
             raise BadRequest('status is required and must be "failed" (failed deliveries)')
         gte, lt = _replay_time(body, "created_gte"), _replay_time(body, "created_lt")
@@ -535,6 +542,8 @@ class WebhookDelivery:
                 next_retry_at=None,
                 next_retry_epoch=None,
             )
+            if ended and endpoint is not None:
+                self._missed(endpoint, log.created_at)
             return "ended" if ended else "duplicate"
         admission = self.gate.enter(endpoint)
         if admission.deferral is not None:
@@ -615,14 +624,21 @@ class WebhookDelivery:
         if next_epoch is not None:
             self._enqueue(log, attempt + 1, next_epoch - now)
         if endpoint is not None:
-            self._observe(endpoint, ok, now)
+            self._observe(endpoint, ok, now, log.created_at)
         return "success" if ok else ("failed" if final else "retry")
 
-    def _observe(self, endpoint: Endpoint, ok: bool, now: float) -> None:
+    def _observe(self, endpoint: Endpoint, ok: bool, now: float, created_at: str) -> None:
         """Endpoint health after a recorded attempt; never fails the delivery itself (the next
         attempt's outcome catches up)."""
         try:
-            self.health.observe(endpoint, ok, now)
+            self.health.observe(endpoint, ok, now, created_at)
+        except Exception:
+            logger.exception("endpoint health not updated", extra={"endpoint_id": endpoint.id})
+
+    def _missed(self, endpoint: Endpoint, created_at: str) -> None:
+        """A log ended unsent at a disabled endpoint: part of what re-enabling replays."""
+        try:
+            self.health.missed(endpoint, created_at)
         except Exception:
             logger.exception("endpoint health not updated", extra={"endpoint_id": endpoint.id})
 
