@@ -70,6 +70,35 @@ class _Merchant:
         return response.json()["data"]
 
 
+def _measure_lags(
+    api: str, merchant: _Merchant, receiver, payment_ids: list[str], timeout: float, result
+) -> None:
+    """Wait for each payment's `payment.success` at `receiver`; note its lag after settlement
+    in `result.lags`, or the payment in `result.missing`."""
+
+    def arrival(payment_id: str) -> float | None:
+        return next(
+            (
+                d.at
+                for d in list(receiver.deliveries)
+                if d.event["event"] == "payment.success"
+                and d.event["data"]["payment"]["id"] == payment_id
+            ),
+            None,
+        )
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(arrival(p) for p in payment_ids):
+        time.sleep(0.02)
+    for payment_id in payment_ids:
+        settled = merchant.session.get(f"{api}/api/v1/payments/{payment_id}", timeout=10)
+        received = arrival(payment_id)
+        if received is None:
+            result.missing.append(payment_id)
+        else:
+            result.lags[payment_id] = received - at(settled.json()["updated_at"])
+
+
 def run_isolation(
     api: str, bad_events_each: int = 15, payments: int = 3, timeout: float = 20
 ) -> IsolationRun:
@@ -105,27 +134,7 @@ def run_isolation(
             assert payment.status_code == 201, payment.text
             payment_ids.append(payment.json()["id"])
 
-        def arrival(payment_id: str) -> float | None:
-            return next(
-                (
-                    d.at
-                    for d in list(receiver.deliveries)
-                    if d.event["event"] == "payment.success"
-                    and d.event["data"]["payment"]["id"] == payment_id
-                ),
-                None,
-            )
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(arrival(p) for p in payment_ids):
-            time.sleep(0.02)
-        for payment_id in payment_ids:
-            settled = healthy.session.get(f"{api}/api/v1/payments/{payment_id}", timeout=10)
-            received = arrival(payment_id)
-            if received is None:
-                result.missing.append(payment_id)
-            else:
-                result.lags[payment_id] = received - at(settled.json()["updated_at"])
+        _measure_lags(api, healthy, receiver, payment_ids, timeout, result)
 
         def first_attempts() -> dict[str, dict]:
             logs = [log for merchant in bad for log in merchant.logs()]
@@ -214,27 +223,7 @@ def run_silent_flood(
             time.sleep(0.05)
         payment_ids = [pay(victim) for _ in range(payments)]
 
-        def arrival(payment_id: str) -> float | None:
-            return next(
-                (
-                    d.at
-                    for d in list(receiver.deliveries)
-                    if d.event["event"] == "payment.success"
-                    and d.event["data"]["payment"]["id"] == payment_id
-                ),
-                None,
-            )
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(arrival(p) for p in payment_ids):
-            time.sleep(0.02)
-        for payment_id in payment_ids:
-            settled = victim.session.get(f"{api}/api/v1/payments/{payment_id}", timeout=10)
-            received = arrival(payment_id)
-            if received is None:
-                result.missing.append(payment_id)
-            else:
-                result.lags[payment_id] = received - at(settled.json()["updated_at"])
+        _measure_lags(api, victim, receiver, payment_ids, timeout, result)
         result.silent_connections = _contacts(silent)
         result.deferred_logs = sum(
             1 for log in hostile.logs() if log["status"] == "pending" and log["attempts"] == 0
