@@ -1,6 +1,8 @@
-"""Per-endpoint fairness (red-team a08): one endpoint's slow attempts never take every worker.
+"""Fairness in delivery (red-team a08, c02, c03): one endpoint's slow attempts never take every
+worker, nor hold back another merchant.
 
-An endpoint holds at most MAX_IN_FLIGHT attempts at once, and one whose last
+A merchant holds at most MAX_IN_FLIGHT attempts at once at one server (and
+MAX_MERCHANT_IN_FLIGHT over all of them), and one whose last
 BREAKER_TIMEOUTS attempts all ran into the deadline has its circuit opened: its further
 attempts are deferred (the message re-queued with a delay, the log's `next_retry_at` moved,
 no attempt counted, nothing dead-lettered) while other endpoints' messages go first. Moto's
@@ -25,6 +27,7 @@ from paygate.services.endpoint_gate import (
     LEASE_SECONDS,
     MAX_DEFERRAL_SECONDS,
     MAX_IN_FLIGHT,
+    MAX_MERCHANT_IN_FLIGHT,
     EndpointGate,
 )
 from paygate.services.webhooks import RELAY_OVERDUE_AFTER_SECONDS, log_id_for
@@ -32,7 +35,7 @@ from paygate.webhook_transport import Answer
 from paygate.wiring import services
 from tests.integration.helpers import drain, merchant_with_url, receive_all
 
-# Each test's endpoints are on a host of their own: places are per server (host and port).
+# Each test's endpoints are on a host of their own: places are per merchant and server.
 HOLD = "hold.example"  # hosts under it wait until released, then answer 200
 TIMEOUT = "timeout.example"  # hosts under it time out at once (as after 5 s)
 OK = "ok.example"
@@ -266,16 +269,62 @@ def test_only_timeouts_open_the_circuit_not_fast_failures(delivery):
         assert delivery.handle({"event_id": event_id}, time.time()) == "retry"
 
 
-def test_endpoints_on_one_server_share_its_places_whoever_owns_them(delivery):
-    """16 endpoints (or 16 merchants) on one slow server hold at most MAX_IN_FLIGHT workers,
-    not 16 times as many; another server keeps its own places."""
-    owners = [merchant_with_url(f"https://l.{HOLD}/{n}") for n in range(3)]
-    endpoints = [services().delivery.directory.find(m.id, None) for m in owners]
+def test_a_merchants_endpoints_on_one_server_share_its_places(delivery):
+    """A merchant's 16 endpoints on one slow server hold at most MAX_IN_FLIGHT workers, not 16
+    times as many; its endpoints on another server have their own places."""
+    merchant = merchant_with_url(f"https://l.{HOLD}/0")
+    created = [
+        services().webhook_endpoints.create(
+            merchant, {"url": f"https://l.{HOLD}/{n}", "enabled_events": ["*"]}
+        )
+        for n in (1, 2)
+    ]
+    endpoints = [services().delivery.directory.find(merchant.id, None)]
+    endpoints += [services().delivery.directory.find(merchant.id, e["id"]) for e in created]
     taken = [delivery.gate.enter(endpoints[n % 3]) for n in range(MAX_IN_FLIGHT)]
     assert all(a.deferral is None for a in taken)
     assert all(delivery.gate.enter(e).deferral is not None for e in endpoints)
-    other = merchant_with_url(f"https://l2.{HOLD}/0")
-    assert delivery.gate.enter(services().delivery.directory.find(other.id, None)).deferral is None
+    other_server = services().webhook_endpoints.create(
+        merchant, {"url": f"https://l2.{HOLD}/0", "enabled_events": ["*"]}
+    )
+    other = services().delivery.directory.find(merchant.id, other_server["id"])
+    assert delivery.gate.enter(other).deferral is None
+
+
+def test_another_merchant_on_the_same_server_keeps_its_places_and_its_circuit(delivery):
+    """c02: an attacker whose own path on a shared server times out opens the circuit for
+    itself only; the victim on that server is delivered at once."""
+    attacker = merchant_with_url(f"https://shared.{TIMEOUT}/attacker")
+    victim = merchant_with_url(f"https://shared.{TIMEOUT}/victim")
+    for event_id in queued_tests(attacker, BREAKER_TIMEOUTS + 1):
+        delivery.handle({"event_id": event_id}, time.time())
+    assert delivery.handle({"event_id": queued_tests(attacker, 1)[0]}, time.time()) == "deferred"
+    gate = delivery.gate
+    for _ in range(MAX_IN_FLIGHT):  # the attacker's places are all taken as well
+        gate.enter(services().delivery.directory.find(attacker.id, None))
+    admitted = gate.enter(services().delivery.directory.find(victim.id, None))
+    assert admitted.deferral is None, admitted
+
+
+def test_a_merchant_holds_at_most_its_own_cap_over_every_server(delivery):
+    """c03: one slow server named by many host names (wildcard DNS) is many servers to the
+    per-server gate; the merchant's own cap still bounds what it holds."""
+    merchant = merchant_with_url(f"https://n0.{HOLD}/hook")
+    names = [services().delivery.directory.find(merchant.id, None)]
+    for n in range(1, 16):
+        created = services().webhook_endpoints.create(
+            merchant, {"url": f"https://n{n}.{HOLD}/", "enabled_events": ["*"]}
+        )
+        names.append(services().delivery.directory.find(merchant.id, created["id"]))
+    admitted = [delivery.gate.enter(names[n % 16]) for n in range(3 * MAX_MERCHANT_IN_FLIGHT)]
+    assert sum(a.deferral is None for a in admitted) == MAX_MERCHANT_IN_FLIGHT
+    others = merchant_with_url(f"https://n0.{HOLD}/other")
+    assert delivery.gate.enter(services().delivery.directory.find(others.id, None)).deferral is None
+    for admission in admitted:  # given back: the merchant has its places again
+        if admission.deferral is None:
+            delivery.gate.leave(admission, timed_out=False)
+    delivery.clock.offset = FULL_MEMO_SECONDS + 0.1
+    assert delivery.gate.enter(names[0]).deferral is None
 
 
 # ------------------------------------------------------------------ crashes and bounds
