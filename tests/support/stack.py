@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -125,6 +126,18 @@ class Stack:
                 timeout=10,
                 **kwargs,
             )
+
+    @contextlib.contextmanager
+    def bank_paused(self):
+        """No payment settles inside the block (the workers stop consuming, as when the bank is
+        slow); they resume after it, and what was queued meanwhile is processed then. For tests
+        of what happens while a payment is pending, without racing the simulated bank time."""
+        self.runtime.stop_workers()
+        try:
+            yield
+        finally:
+            self.runtime.start_workers()
+            self.runtime.wait_ready(timeout=60)
 
     def create_order(self, amount: int = 50000, **extra) -> dict:
         response = self.call("POST", "/api/v1/orders", json={"amount": amount, **extra})
