@@ -98,9 +98,10 @@ def success_latency(api: str, receiver: Receiver, rounds: int) -> list[float]:
     receiver.secret = secret
     session = requests.Session()
     session.headers.update(headers)
-    order_id = session.post(f"{api}/api/v1/orders", json={"amount": 1000}).json()["id"]
     latencies = []
     for _ in range(rounds + 1):  # the first warms the workers' clients and is dropped
+        # An order is paid once (issue 11): a new one each round.
+        order_id = session.post(f"{api}/api/v1/orders", json={"amount": 1000}).json()["id"]
         started = time.time()
         payment_id = session.post(
             f"{api}/api/v1/payments",
