@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.checkout_flows import type_into
 from tests.browser.chromium import ARTIFACTS, CHROMIUM_ARGS, EXECUTABLE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,8 +118,8 @@ def dash_page_fixture(dash_browser):
 def sign_in(page, stack, email: str = TEST_EMAIL, password: str = "any-password"):
     """Sign in through the login form and wait for the dashboard."""
     page.goto(stack.dashboard + "/login")
-    page.locator(tid("email-input")).fill(email)
-    page.locator(tid("password-input")).fill(password)
+    type_into(page.locator(tid("email-input")), email)
+    type_into(page.locator(tid("password-input")), password)
     page.locator(tid("login-button")).click()
     page.wait_for_url(stack.dashboard + "/dashboard")
     return page

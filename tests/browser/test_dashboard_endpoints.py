@@ -247,7 +247,7 @@ def test_a_refused_url_shows_the_api_error_and_adds_nothing(page, merchant):
     expect(error).to_be_visible()
     expect(error).to_contain_text(response.value.json()["error"]["description"])
     # No event chosen: the page says so before asking the API.
-    page.locator(tid("endpoint-url-input")).fill("")
+    page.locator(tid("endpoint-url-input")).clear()
     type_into(page, "endpoint-url-input", "https://shop.example/hooks")
     page.locator(tid("endpoint-event-all")).uncheck()
     page.locator(tid("save-endpoint-button")).click()

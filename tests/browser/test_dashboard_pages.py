@@ -11,6 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     MOBILE,
     PAGES,
@@ -78,13 +79,13 @@ def test_unknown_paths_get_the_404_page(dash_page, stack):
 def test_login_shows_the_api_error_and_stays_on_login(dash_page, stack):
     page = dash_page()
     page.goto(stack.dashboard + "/login")
-    page.locator(tid("email-input")).fill("nobody@example.com")
-    page.locator(tid("password-input")).fill("whatever-password")
+    type_into(page.locator(tid("email-input")), "nobody@example.com")
+    type_into(page.locator(tid("password-input")), "whatever-password")
     page.locator(tid("login-button")).click()
     expect(page.locator(tid("login-error"))).to_have_text("Invalid email or password")
     assert page.url == stack.dashboard + "/login"
-    page.locator(tid("email-input")).fill("test@example.com")
-    page.locator(tid("password-input")).fill("")
+    type_into(page.locator(tid("email-input")), "test@example.com")
+    page.locator(tid("password-input")).clear()
     page.locator(tid("login-button")).click()
     expect(page.locator(tid("login-error"))).to_have_text("Enter your password.")
     assert page.evaluate("sessionStorage.length") == 0
@@ -230,8 +231,8 @@ def test_refund_a_successful_payment(signed_in, stack):
     dialog = page.locator(tid("refund-dialog"))
     expect(dialog).to_be_visible()
     expect(dialog.locator(tid("refund-amount-input"))).to_have_value("250.00")
-    dialog.locator(tid("refund-amount-input")).fill("100.50")
-    dialog.locator(tid("refund-reason-input")).fill("Customer returned one item")
+    type_into(dialog.locator(tid("refund-amount-input")), "100.50")
+    type_into(dialog.locator(tid("refund-reason-input")), "Customer returned one item")
     with page.expect_response(f"**/api/v1/payments/{payment['id']}/refunds") as response:
         dialog.locator(tid("refund-submit-button")).click()
     assert response.value.status == 201, response.value.text()
@@ -245,7 +246,7 @@ def test_refund_a_successful_payment(signed_in, stack):
     # More than what is left: the API's description is shown in the dialog.
     row.locator(tid("refund-button")).click()
     expect(dialog.locator(tid("refund-amount-input"))).to_have_value("149.50")
-    dialog.locator(tid("refund-amount-input")).fill("200")
+    type_into(dialog.locator(tid("refund-amount-input")), "200")
     dialog.locator(tid("refund-submit-button")).click()
     error = stack.call(
         "POST", f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 20000}

@@ -136,14 +136,14 @@ def test_change_the_password(dash_page, stack, account):
     page.locator(tid("change-password-button")).click()
     expect(page.locator(tid("password-error"))).to_have_text("The new passwords do not match.")
 
-    page.locator(tid("current-password-input")).fill("")
+    page.locator(tid("current-password-input")).clear()
     type_into(page, "current-password-input", "masala-chai-2023")
-    page.locator(tid("confirm-password-input")).fill("")
+    page.locator(tid("confirm-password-input")).clear()
     type_into(page, "confirm-password-input", "filter-kaapi-99")
     page.locator(tid("change-password-button")).click()
     expect(page.locator(tid("password-error"))).to_have_text("current_password is incorrect")
 
-    page.locator(tid("current-password-input")).fill("")
+    page.locator(tid("current-password-input")).clear()
     type_into(page, "current-password-input", PASSWORD)
     page.locator(tid("change-password-button")).click()
     expect(page.locator(tid("toast"))).to_contain_text("Password changed")

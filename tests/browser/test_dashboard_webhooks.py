@@ -14,6 +14,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
@@ -70,7 +71,7 @@ def webhooks_page(dash_page, stack, merchant):
 
 
 def save_url(page, url: str):
-    page.locator(tid("webhook-url-input")).fill(url)
+    type_into(page.locator(tid("webhook-url-input")), url)
     with page.expect_response("**/api/v1/webhooks/config") as response:
         page.locator(tid("save-webhook-button")).click()
     return response.value
