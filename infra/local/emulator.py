@@ -8,13 +8,17 @@ and supervised by the runtime:
 Bound to one address (127.0.0.1 by default, never every interface), no IoT or SFTP listeners.
 With --state-dir, MiniStack saves everything it holds there when it stops cleanly (SIGTERM or
 SIGINT) and loads it when it starts: a crash loses what changed since the last clean stop.
+
+MiniStack is an ASGI app; its own `main()` serves it with Hypercorn. Here uvicorn serves it, with
+httptools and uvloop: the same app, about half the emulator's CPU per AWS call (docs/ministack.md,
+item 7), which is what bounds the local stack's throughput on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
+import resource
 from pathlib import Path
 
 QUIET = {"IOT_MTLS_ENABLED": "0", "SFTP_ENABLED": "0"}
@@ -55,11 +59,31 @@ def serve(
     from infra.local import ministack_patches
 
     ministack_patches.apply(environments, overrides)
-    from ministack.app import main
+    import uvicorn
+    from ministack import app as ministack
 
+    _raise_open_files_limit()
     print(f"emulator: MiniStack on http://{host}:{port}", flush=True)
-    sys.argv = [sys.argv[0]]
-    main()
+    uvicorn.run(
+        ministack.app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",  # MiniStack restores its state at startup and saves it at shutdown
+        log_level=log_level.lower(),
+        access_log=False,
+        timeout_keep_alive=75,  # as MiniStack's own server: pooled AWS clients keep connections
+        # SQS long polls (up to 20 s) must not hold a clean stop, and so the state save, back.
+        timeout_graceful_shutdown=2,
+    )
+
+
+def _raise_open_files_limit() -> None:
+    """As MiniStack's main() does: bursts of connections must not hit a soft limit of 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 if __name__ == "__main__":
