@@ -23,6 +23,8 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_LAMBDA_FUNCTION_NAME": "integration",
+        # PurgeQueue before every test (below); AWS allows one a minute per queue.
+        "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false",
     }
 )
 
@@ -56,6 +58,18 @@ os.environ.update({k: str(v) for k, v in _lambda_env.items()})
 from paygate.settings import get_settings  # noqa: E402
 
 get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def empty_queues():
+    """Every test starts with empty queues. Emptying by receiving is not enough: a message an
+    earlier test received and left (in flight) comes back when the queue's 60 s visibility
+    timeout ends, and a delayed retry arrives when its delay ends, in whichever test runs then
+    (a flaky `queued(...)[0]` took another merchant's event that way). PurgeQueue removes those
+    too."""
+    sqs = boto3.client("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        sqs.purge_queue(QueueUrl=url)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from paygate.errors import BadRequest, StorageUnavailable
 from paygate.wiring import services
 from tests.integration.helpers import (
     context,
-    drain,
     event_for,
     fake_message,
     handler,
@@ -34,11 +33,6 @@ def merchant():
 @pytest.fixture
 def order(merchant):
     return services().orders.create(merchant, {"amount": 50000})
-
-
-@pytest.fixture(autouse=True)
-def empty_payment_queue():
-    drain(services().settings.payment_queue_url)
 
 
 def pay(merchant, order, instrument=UPI_OK):

@@ -14,7 +14,6 @@ from paygate.errors import BadRequest, NotFound
 from paygate.wiring import services
 from tests.integration.helpers import (
     context,
-    drain,
     event_for,
     fake_message,
     handler,
@@ -41,11 +40,6 @@ def merchant():
 @pytest.fixture
 def order(merchant):
     return services().orders.create(merchant, {"amount": 50000})
-
-
-@pytest.fixture(autouse=True)
-def empty_payment_queue():
-    drain(services().settings.payment_queue_url)
 
 
 def events_of(payment_id: str) -> list[str]:

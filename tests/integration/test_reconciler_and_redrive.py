@@ -29,21 +29,6 @@ def dead_letter_queues() -> list[str]:
     return [settings.payment_dlq_url, settings.refund_dlq_url, settings.webhook_dlq_url]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def no_dead_letters_of_other_modules():
-    """PurgeQueue also removes messages an earlier test left in flight (SQS allows one purge a
-    minute per queue, so once for the module)."""
-    for url in dead_letter_queues():
-        boto3.client("sqs").purge_queue(QueueUrl=url)
-
-
-@pytest.fixture(autouse=True)
-def empty_queues():
-    settings = services().settings
-    for url in (settings.payment_queue_url, settings.refund_queue_url, *dead_letter_queues()):
-        drain(url)
-
-
 @pytest.fixture(autouse=True)
 def no_other_pending_work():
     """Payments and refunds other tests left pending are moved out of this module's way (due

@@ -31,13 +31,6 @@ from tests.integration.test_webhook_endpoints import (
 THREE_DAYS = 3 * 24 * 3600
 
 
-@pytest.fixture(autouse=True)
-def empty_webhook_queue():
-    drain(QUEUE)
-    yield
-    drain(QUEUE)
-
-
 @pytest.fixture
 def receiver():
     running = Receiver("unused").start()

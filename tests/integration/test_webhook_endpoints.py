@@ -33,13 +33,6 @@ from tests.integration.helpers import (
 QUEUE = services().settings.webhook_queue_url
 
 
-@pytest.fixture(autouse=True)
-def empty_webhook_queue():
-    drain(QUEUE)
-    yield
-    drain(QUEUE)
-
-
 @pytest.fixture
 def receivers():
     """Two local receivers answering 200."""

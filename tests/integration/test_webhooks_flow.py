@@ -12,7 +12,6 @@ from paygate.services.webhooks import log_id_for
 from paygate.wiring import services
 from tests.integration.helpers import (
     context,
-    drain,
     event_for,
     fake_message,
     handler,
@@ -20,11 +19,6 @@ from tests.integration.helpers import (
     new_merchant,
     receive_all,
 )
-
-
-@pytest.fixture(autouse=True)
-def empty_webhook_queue():
-    drain(services().settings.webhook_queue_url)
 
 
 @pytest.fixture
@@ -48,20 +42,37 @@ def pay(merchant, vpa="success@bank"):
     return svc.payments.create(merchant, {"order_id": order["id"], "method": "upi", "vpa": vpa})
 
 
-def queued(kind):
-    """Every visible message of the webhook queue carrying `kind` (received until it is empty,
-    so other modules' leftovers cannot hide ours beyond the first ten)."""
-    bodies = []
+def everything_queued() -> list[dict]:
+    """Every visible message of the webhook queue (received until it is empty)."""
+    messages = []
     while batch := receive_all(services().settings.webhook_queue_url):
-        bodies.extend(json.loads(m["Body"]) for m in batch)
-    return [body for body in bodies if kind in body]
+        messages.extend(batch)
+    return messages
+
+
+def queued_messages(merchant) -> list[dict]:
+    """The hand-off messages of `merchant`'s events on the webhook queue, in queue order (received
+    until it is empty). Other tests' messages share the queue and the emptying fixture cannot
+    remove them all: a message an earlier test received and left becomes visible again 60 s later
+    (the queue's visibility timeout), in whichever test runs then, ahead of that test's own."""
+
+    def is_mine(message) -> bool:
+        event_id = json.loads(message["Body"]).get("event_id")
+        return event_id is not None and EventModel.get(event_id).merchant_id == merchant.id
+
+    return [m for m in everything_queued() if is_mine(m)]
+
+
+def queued(merchant) -> list[str]:
+    """The ids of `merchant`'s events on the webhook queue, in queue order."""
+    return [json.loads(m["Body"])["event_id"] for m in queued_messages(merchant)]
 
 
 def test_events_of_merchants_without_url_are_never_logged():
     merchant = new_merchant()
     payment = pay(merchant)
     services().payments.settle(payment["id"], 0)
-    assert queued("event_id") == []
+    assert queued(merchant) == []
     events = [e for e in EventModel.scan() if e.merchant_id == merchant.id]
     assert sorted(e.event for e in events) == [
         "order.paid",
@@ -77,7 +88,7 @@ def test_event_is_delivered_signed_and_logged_once(receiver):
     merchant = merchant_with_url(receiver.url)
     receiver.secret = merchant.webhook_secret
     pay(merchant)
-    messages = receive_all(services().settings.webhook_queue_url)
+    messages = queued_messages(merchant)
     assert len(messages) == 2  # payment.created and payment.pending
     worker = handler("webhook_worker")
     url = services().settings.webhook_queue_url
@@ -99,7 +110,7 @@ def test_failure_schedules_the_next_attempt_and_fifth_failure_is_final(receiver,
     merchant = merchant_with_url(receiver.url)
     delivery = services().delivery
     pay(merchant)
-    event_id = queued("event_id")[0]["event_id"]
+    event_id = queued(merchant)[0]
     assert delivery.dispatch(event_id, time.time()) == "retry"
     log = WebhookLogModel.get(log_id_for(event_id))
     assert (log.status, int(log.attempts), log.response_code) == ("pending", 1, 500)
@@ -118,7 +129,8 @@ def test_failure_schedules_the_next_attempt_and_fifth_failure_is_final(receiver,
     assert [m["attempt"] for m, _ in scheduled] == [2, 3, 4, 5]
     receiver.status = 200
     assert services().webhooks.retry(merchant, log.id)["status"] == "pending"
-    message = [m for m in queued("log_id") if m["generation"] == 1][0]
+    bodies = [json.loads(m["Body"]) for m in everything_queued()]
+    (message,) = [b for b in bodies if b.get("log_id") == log.id and b["generation"] == 1]
     assert (
         delivery.attempt(message["log_id"], message["attempt"], message["generation"]) == "success"
     )
@@ -129,15 +141,14 @@ def test_failure_schedules_the_next_attempt_and_fifth_failure_is_final(receiver,
 def test_refused_connection_and_timeout_are_failed_attempts(receiver):
     merchant = merchant_with_url("http://127.0.0.1:9/closed")
     pay(merchant)
-    event_id = queued("event_id")[0]["event_id"]
+    event_id = queued(merchant)[0]
     assert services().delivery.dispatch(event_id, time.time()) == "retry"
     log = WebhookLogModel.get(log_id_for(event_id))
     assert log.response_code is None and "ConnectionError" in log.response_body
     receiver.delay = 5.5
     slow = merchant_with_url(receiver.url)
-    drain(services().settings.webhook_queue_url)
     pay(slow)
-    event_id = queued("event_id")[0]["event_id"]
+    event_id = queued(slow)[0]
     started = time.monotonic()
     assert services().delivery.dispatch(event_id, time.time()) == "retry"
     assert time.monotonic() - started < 7
@@ -157,7 +168,7 @@ def test_crash_between_post_and_log_update_repeats_with_same_webhook_id(receiver
 
     monkeypatch.setattr(repo, "record_attempt", dying)
     pay(merchant)
-    messages = receive_all(services().settings.webhook_queue_url)[:1]
+    messages = queued_messages(merchant)[:1]
     url = services().settings.webhook_queue_url
     worker = handler("webhook_worker")
     failed = worker(event_for(messages, url), context())
@@ -176,27 +187,23 @@ def test_relay_resends_events_a_crash_left_in_the_outbox(receiver, monkeypatch):
     # checks look at this merchant's events only, not at the relay's totals.
     merchant = merchant_with_url(receiver.url)
 
-    def mine(messages):
-        ids = [m["event_id"] for m in messages]
-        return [i for i in ids if EventModel.get(i).merchant_id == merchant.id]
-
     publisher = services().payments.publisher
     monkeypatch.setattr(publisher.queue, "send_batch", lambda *a, **k: 1 / 0)  # crash
     payment = pay(merchant)
     monkeypatch.undo()
-    assert mine(queued("event_id")) == []
+    assert queued(merchant) == []
     delivery = services().delivery
     delivery.sweep()  # younger than the relay's 30 s: maybe still in flight
-    assert mine(queued("event_id")) == []
+    assert queued(merchant) == []
     delivery.sweep(now=time.time() + 60)
-    resent = mine(queued("event_id"))
+    resent = queued(merchant)
     assert len(resent) >= 2
     for event_id in resent:
         delivery.handle({"event_id": event_id}, time.time())
     delivered = {d.event["data"]["payment"]["id"] for d in receiver.deliveries}
     assert payment["id"] in delivered
     delivery.sweep(now=time.time() + 60)
-    assert mine(queued("event_id")) == []
+    assert queued(merchant) == []
 
 
 def test_orphan_hand_off_is_retried_then_dropped():
@@ -253,7 +260,7 @@ def test_internal_target_is_refused_again_at_send_time(receiver):
 
     merchant = merchant_with_url(receiver.url)  # saved while private targets were allowed
     pay(merchant)
-    event_id = queued("event_id")[0]["event_id"]
+    event_id = queued(merchant)[0]
     svc = services()
     strict = WebhookDelivery(
         svc.delivery.repo, svc.delivery.merchants, svc.delivery.queue, strict_settings()
@@ -270,7 +277,7 @@ def test_waits_beyond_the_sqs_cap_are_chained(receiver, scheduled):
     message arrives early and goes back for the rest of the wait."""
     merchant = merchant_with_url(receiver.url)
     pay(merchant)
-    event_id = queued("event_id")[0]["event_id"]
+    event_id = queued(merchant)[0]
     delivery = services().delivery
     assert delivery.dispatch(event_id, time.time()) == "success"
     log = WebhookLogModel.get(log_id_for(event_id))
