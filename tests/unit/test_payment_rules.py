@@ -40,6 +40,16 @@ def test_invalid_vpas(vpa):
         parse({"order_id": "o", "method": "upi", "vpa": vpa})
 
 
+def test_a_vpa_is_at_most_255_characters():
+    """Hostile sizes: a pattern-valid VPA of any length would be stored and shown as it is."""
+    longest = "a" * 250 + "@bank"
+    assert parse({"order_id": "o", "method": "upi", "vpa": longest}).vpa == longest
+    with pytest.raises(InvalidVpa):
+        parse({"order_id": "o", "method": "upi", "vpa": "a" * 9_992 + "@okbank"})
+    with pytest.raises(InvalidVpa):
+        parse({"order_id": "o", "method": "upi", "vpa": "a" * 251 + "@bank"})
+
+
 def with_check_digit(partial: str) -> str:
     """`partial` plus the digit that makes it Luhn-valid."""
     return next(partial + d for d in "0123456789" if rules.luhn_valid(partial + d))
