@@ -208,7 +208,13 @@ test('expiry: a month over 12 is a one-digit month; 00 is not a month', () => {
   // of a full year: refused, the caret stays.
   assert.deepEqual(field(expiry).type('1').type('/').type('34').caretAt(1).type('3').state,
     { value: '01/34', caret: 1 });
-  assert.deepEqual(field(expiry, '1/34', 1).type('3').state, { value: '1/34', caret: 1 });
+  // A month written with its own slash stays as written (Pay refuses it): never read as another
+  // date, as "13/34" read as 01/33 would be.
+  assert.deepEqual(field(expiry, '1/34', 1).type('3').state, { value: '13/34', caret: 3 });
+  assert.deepEqual(field(expiry).paste('13/34').state, { value: '13/34', caret: 5 });
+  assert.deepEqual(field(expiry).autofill('00/34').state, { value: '00/34', caret: 5 });
+  // Pasted without a slash, the typing rules hold.
+  assert.deepEqual(field(expiry).paste('1334').state, { value: '01/33', caret: 5 });
 });
 
 test('expiry: a year has two digits, or four when it starts with 20; no digit is pushed out', () => {
@@ -235,7 +241,7 @@ test('expiry: a year has two digits, or four when it starts with 20; no digit is
     { value: '12/2034', caret: 4 });
   // A digit that fits still goes in front of the slash: the month's digits move on.
   assert.deepEqual(field(expiry).type('123').caretAt(1).type('0').state,
-    { value: '10/23', caret: 2 });
+    { value: '10/23', caret: 3 }); // past the slash, as after any second month digit
   // Replacing the selected year keeps room for the new one.
   assert.deepEqual(field(expiry).type('1234').select(3, 5).type('2').type('9').state,
     { value: '12/29', caret: 5 });
@@ -308,7 +314,7 @@ test('full-width digits from IME keyboards count as digits: card number, expiry,
   assert.deepEqual(field(fields.formatCardNumber).paste('４２４２　４２４２').state,
     { value: '4242 4242', caret: 9 });
   assert.deepEqual(field(fields.formatCardNumber).type('4242').caretAt(2).type('９').state,
-    { value: '4292 4', caret: 3 });
+    { value: '4294 2', caret: 3 });
   assert.deepEqual(typed(fields.formatExpiry, '１２３４'), { value: '12/34', caret: 5 });
   assert.deepEqual(typed(fields.formatExpiry, '１２／２０３４'), { value: '12/2034', caret: 7 });
   assert.deepEqual(field(fields.formatExpiry).paste('１２／３４').state, { value: '12/34', caret: 5 });
@@ -321,6 +327,9 @@ test('cvv: digits only, at most four', () => {
   assert.deepEqual(typed(fields.formatCvv, '1234'), { value: '1234', caret: 4 });
   assert.deepEqual(typed(fields.formatCvv, '12345'), { value: '1234', caret: 4 });
   assert.deepEqual(typed(fields.formatCvv, '1a2 3'), { value: '123', caret: 3 });
+  // A fifth digit typed in front is refused: it used to push the last digit out.
+  assert.deepEqual(field(fields.formatCvv).type('1234').caretAt(0).type('5').state,
+    { value: '1234', caret: 0 });
 });
 
 test('UPI ID: whitespace at the ends goes; whitespace inside stays in sight', () => {
