@@ -9,8 +9,10 @@
  * edit (a key, a paste, autofill); `edit` is {inputType, previous}: the InputEvent's inputType
  * ('' for autofill and scripts) and the value the field showed before. The result is what to
  * show and where the caret goes: after the same digits it followed, so no digit is lost and the
- * caret never jumps. attach() wires the formatters to the page's inputs; nothing reads the DOM
- * before it is called, so Node's test runner loads this file as it is (tests/js/).
+ * caret never jumps. A digit that does not fit (a 20th card digit, a fifth CVV digit, a third
+ * year digit) is refused rather than let it push out a digit already shown. attach() wires the
+ * formatters to the page's inputs; nothing reads the DOM before it is called, so Node's test
+ * runner loads this file as it is (tests/js/).
  */
 (function (root, factory) {
   'use strict';
@@ -26,7 +28,12 @@
 
   var MAX_CARD_DIGITS = 19;
   var MAX_CVV_DIGITS = 4;
+  // A year has two digits ("34"), or four when it starts with 20 ("2034").
+  var LONG_YEAR_PREFIX = '20';
   var MAX_YEAR_DIGITS = 4;
+  // Edits made with keys (typing, an IME, autocorrect, deleting), as against a paste, a drop or
+  // autofill (inputType '' or any other).
+  var KEYED_INPUT = /^(insertText|insertCompositionText|insertReplacementText|delete)/;
   // What people put between month and year: "12/34", "12 / 34", "12-34", "12.34".
   var EXPIRY_SEPARATOR = /[\s/.\-]/;
 
@@ -46,6 +53,86 @@
     var text = String(value == null ? '' : value);
     var position = typeof caret === 'number' && caret >= 0 ? caret : text.length;
     return Math.min(position, text.length);
+  }
+
+  /**
+   * Split an edit into what it kept in front, what it put in, and what it kept behind:
+   * value = head + inserted + tail and previous = head + (what it replaced) + tail, the caret at
+   * the end of `inserted`. Without a previous value that fits, everything before the caret is
+   * taken as inserted.
+   */
+  function splitEdit(value, caret, previous) {
+    var before = previous == null ? '' : String(previous);
+    var tailLength = value.length - caret;
+    if (tailLength > before.length || value.slice(caret) !== before.slice(before.length - tailLength)) {
+      return { head: '', inserted: value.slice(0, caret), tail: value.slice(caret) };
+    }
+    var limit = Math.min(caret, before.length - tailLength);
+    var start = 0;
+    while (start < limit && value.charAt(start) === before.charAt(start)) {
+      start++;
+    }
+    return { head: value.slice(0, start), inserted: value.slice(start, caret), tail: value.slice(caret) };
+  }
+
+  /**
+   * Run `layout` (which says whether every digit `fits`); when an insertion does not fit, keep
+   * the inserted characters up to the first digit that does not fit and refuse the rest, so a
+   * digit already in the field is never pushed out. The caret stays after what was accepted.
+   */
+  function withRoom(layout) {
+    return function (value, caret, edit) {
+      var result = layout(value, caret, edit);
+      if (result.fits || isDeletion(edit)) {
+        return result;
+      }
+      var parts = splitEdit(value, caret, edit.previous);
+      var accepted = layout(parts.head + parts.tail, parts.head.length, edit);
+      if (!accepted.fits) {
+        return result; // what was there already does not fit: nothing of this edit to refuse
+      }
+      var kept = parts.inserted.length;
+      for (var i = 0; i < parts.inserted.length; i++) {
+        if (!isDigit(parts.inserted.charAt(i))) {
+          continue;
+        }
+        var text = parts.inserted.slice(0, i + 1);
+        var attempt = layout(parts.head + text + parts.tail, parts.head.length + text.length, edit);
+        if (!attempt.fits) {
+          kept = i;
+          break;
+        }
+        accepted = attempt;
+      }
+      var inserted = parts.inserted.slice(0, kept);
+      var shown = layout(parts.head + inserted + parts.tail, parts.head.length + inserted.length, edit);
+      if (!shown.fits) {
+        shown = accepted;
+      }
+      if (shown.value === edit.previous) {
+        shown.caret = parts.head.length; // all refused: the caret stays where the key was pressed
+      }
+      return shown;
+    };
+  }
+
+  /**
+   * A field's formatter from its layout: the text is read in NFKC first, so full-width digits,
+   * slashes and spaces from IME keyboards ("４２４２", "１２／３４") count as the ASCII ones;
+   * the caret keeps its place among them. Returns {value, caret}.
+   */
+  function formatter(layout) {
+    return function (value, caret, edit) {
+      var text = String(value == null ? '' : value);
+      var at = clampCaret(text, caret);
+      var head = text.slice(0, at).normalize('NFKC');
+      var previous = edit && edit.previous != null ? String(edit.previous).normalize('NFKC') : null;
+      var result = layout(head + text.slice(at).normalize('NFKC'), head.length, {
+        inputType: (edit && edit.inputType) || '',
+        previous: previous
+      });
+      return { value: result.value, caret: result.caret };
+    };
   }
 
   /** The caret position right after the `count`-th digit of `value` (0: the start). */
@@ -102,9 +189,12 @@
 
   // ------------------------------------------------------------------ card number
   function layoutCardNumber(value, caret) {
-    var digits = digitsOnly(value).slice(0, MAX_CARD_DIGITS);
+    var all = digitsOnly(value);
+    var digits = all.slice(0, MAX_CARD_DIGITS);
     var before = Math.min(digitsOnly(value.slice(0, caret)).length, digits.length);
-    var groups = /^3[47]/.test(digits) ? [4, 6, 5] : [4, 4, 4, 4, 3];
+    // American Express: 4-6-5, and any digit past the fifteenth in a last group (it is then a
+    // wrong number, which Pay says; the field never drops a digit to fit a network).
+    var groups = /^3[47]/.test(digits) ? [4, 6, 5, 4] : [4, 4, 4, 4, 3];
     var parts = [];
     var index = 0;
     for (var i = 0; i < groups.length && index < digits.length; i++) {
@@ -112,19 +202,31 @@
       index += groups[i];
     }
     var formatted = parts.join(' ');
-    return { value: formatted, caret: caretAfterDigits(formatted, before) };
+    return {
+      value: formatted,
+      caret: caretAfterDigits(formatted, before),
+      fits: all.length <= MAX_CARD_DIGITS
+    };
   }
 
-  /** Digits in groups of four (American Express: 4-6-5), at most 19; spaces and dashes go. */
-  var formatCardNumber = withSeparatorDeletion(layoutCardNumber, ' ');
+  /**
+   * Digits in groups of four (American Express: 4-6-5), at most 19, a digit past them refused;
+   * spaces and dashes go.
+   */
+  var formatCardNumber = formatter(withSeparatorDeletion(withRoom(layoutCardNumber), ' '));
 
   // ------------------------------------------------------------------ expiry
   /*
    * The month is the first run of digits, the year every digit after the separator that ends
-   * it (or, with no separator, after the first two digits). The slash comes by itself after two
-   * month digits while typing, and the caret goes past it, so "1234" reads "12/34". A first
-   * digit 2-9, or a single digit followed by a separator, is a one-digit month: "4" -> "04/",
-   * "1/" -> "01/". Deleting never adds anything: Backspace after "12/" leaves "12".
+   * it (or, with no separator, after the month). The slash comes by itself after two month
+   * digits while typing, and the caret goes past it, so "1234" reads "12/34". A first digit 2-9,
+   * a 1 followed by 3-9 (no month 13-19), or a single digit followed by a separator, is a
+   * one-digit month: "4" -> "04/", "13" -> "01/3", "1/" -> "01/". The layout `fits` unless a
+   * typed month reads 00 or the year has more digits than it can (two, or four starting with
+   * 20): then withRoom refuses the digit typed. A two-digit month written with its separator
+   * ("13/34" pasted, or a 3 typed into "1/34") stays as written, for Pay to refuse, rather than
+   * be read as another date ("01/33"). Deleting never adds anything: Backspace after "12/"
+   * leaves "12".
    */
   function layoutExpiry(value, caret, edit) {
     var deleting = isDeletion(edit);
@@ -146,24 +248,29 @@
     }
     var shift = 0; // digits added in front of the caret by padding the month
     var keepSeparator = separatorAt >= 0;
-    if (separatorAt < 0) {
-      var digits = month;
-      if (!deleting && digits && digits.charAt(0) > '1') {
-        month = '0' + digits.charAt(0);
+    var written = separatorAt >= 0 && month.length <= 2; // the month is what was written
+    if (written) {
+      if (month.length === 1 && !deleting && caret > separatorAt) {
+        month = '0' + month;
+        shift = 1;
+      }
+    } else {
+      // No separator, or one after three or more digits: the digits are read again as one run
+      // (typed in front of the slash, they move on to the year, none lost).
+      var digits = month + year;
+      var first = digits.charAt(0);
+      if (!deleting && (first > '1' || (first === '1' && digits.charAt(1) > '2'))) {
+        month = '0' + first;
         year = digits.slice(1);
         shift = 1;
       } else {
         month = digits.slice(0, 2);
         year = digits.slice(2);
       }
-    } else if (month.length > 2) {
-      year = month.slice(2) + year; // typed in front of the slash: the digits move on, none lost
-      month = month.slice(0, 2);
-    } else if (month.length === 1 && !deleting && caret > separatorAt) {
-      month = '0' + month;
-      shift = 1;
     }
-    year = year.slice(0, MAX_YEAR_DIGITS);
+    var yearDigits = year.slice(0, LONG_YEAR_PREFIX.length) === LONG_YEAR_PREFIX ? MAX_YEAR_DIGITS : 2;
+    var fits = (written || month !== '00') && year.length <= yearDigits;
+    year = year.slice(0, yearDigits);
 
     var formatted;
     if (month.length < 2) {
@@ -180,11 +287,11 @@
     if (formatted.charAt(position) === '/' && (!deleting || afterSeparator)) {
       position++;
     }
-    return { value: formatted, caret: position };
+    return { value: formatted, caret: position, fits: fits };
   }
 
   /** MM/YY or MM/YYYY from what people type, paste or autofill ("1234", "12 / 34", "12/2034"). */
-  var formatExpiry = withSeparatorDeletion(layoutExpiry, '/');
+  var formatExpiry = formatter(withSeparatorDeletion(withRoom(layoutExpiry), '/'));
 
   /**
    * The expiry from autofill's separate month and year fields (cc-exp-month, cc-exp-year), or ''
@@ -204,23 +311,37 @@
   }
 
   // ------------------------------------------------------------------ CVV and UPI ID
-  /** Digits only, at most four. */
-  function formatCvv(value, caret) {
-    var text = String(value == null ? '' : value);
-    var at = clampCaret(text, caret);
-    var digits = digitsOnly(text).slice(0, MAX_CVV_DIGITS);
-    var before = Math.min(digitsOnly(text.slice(0, at)).length, digits.length);
-    return { value: digits, caret: before };
+  function layoutCvv(value, caret) {
+    var all = digitsOnly(value);
+    var digits = all.slice(0, MAX_CVV_DIGITS);
+    var before = Math.min(digitsOnly(value.slice(0, caret)).length, digits.length);
+    return { value: digits, caret: before, fits: all.length <= MAX_CVV_DIGITS };
   }
 
-  /** A UPI ID never holds a space: spaces typed, pasted or added by a phone keyboard go. */
-  function formatVpa(value, caret) {
+  /** Digits only, at most four, a fifth refused. */
+  var formatCvv = formatter(withRoom(layoutCvv));
+
+  /** `text` as a UPI ID field shows it: no leading whitespace, each inner run one space. */
+  function collapseSpaces(text) {
+    return text.replace(/^\s+/, '').replace(/\s+/g, ' ');
+  }
+
+  /**
+   * A UPI ID with the whitespace at its ends gone: leading whitespace at once, trailing
+   * whitespace too when the value was pasted, dropped or autofilled. Whitespace inside stays
+   * (each run one space) so the person sees it, and the page refuses the ID at Pay: removing it
+   * would pay an ID nobody wrote ("success@okaxis" + a second line). While typing, a trailing
+   * space stays, since it may be the space before the next word; the page trims it when paying.
+   */
+  function formatVpa(value, caret, edit) {
     var text = String(value == null ? '' : value);
     var at = clampCaret(text, caret);
-    return {
-      value: text.replace(/\s+/g, ''),
-      caret: text.slice(0, at).replace(/\s+/g, '').length
-    };
+    var shown = collapseSpaces(text);
+    var position = collapseSpaces(text.slice(0, at)).length;
+    if (!(edit && KEYED_INPUT.test(edit.inputType || ''))) {
+      shown = shown.replace(/ $/, '');
+    }
+    return { value: shown, caret: Math.min(position, shown.length) };
   }
 
   // ------------------------------------------------------------------ wiring

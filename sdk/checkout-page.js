@@ -224,6 +224,8 @@
 
   function validateVpa(vpa) {
     if (!vpa) { return 'Enter your UPI ID'; }
+    // The field shows whitespace inside (checkout-fields.js): never paid as another ID.
+    if (/\s/.test(vpa)) { return 'A UPI ID has no spaces: remove the space'; }
     if (!VPA_PATTERN.test(vpa)) { return 'Enter a valid UPI ID, like name@bank'; }
     return null;
   }
@@ -334,7 +336,10 @@
   // ---------------------------------------------------------------- paying
   function paymentBody() {
     if (state.method === 'upi') {
-      var vpa = el.vpa.value.trim();
+      var vpa = el.vpa.value.trim(); // a trailing space typed last is kept until now
+      if (vpa !== el.vpa.value) {
+        el.vpa.value = vpa; // show what is paid
+      }
       if (!setFieldError(el.vpa, validateVpa(vpa))) {
         el.vpa.focus();
         return null;

@@ -18,7 +18,7 @@ SUCCESS_CARD = "4242 4242 4242 4242"
 FAILURE_CARD = "4000 0000 0000 0002"
 SETTLE_TIMEOUT = 15_000  # settle ~1 s + a 2 s poll, with room to spare
 KEY_DELAY_MS = 15  # between two keys: a quick typist
-_KEY = re.compile(r"(\{[A-Za-z]+\})")
+_KEY = re.compile(r"(\{[A-Za-z+]+\})")
 
 
 def tid(value: str) -> str:
@@ -34,7 +34,7 @@ def clear(field) -> None:
 
 def keys(field, sequence: str) -> None:
     """Type `sequence` into the focused field key by key; `{Name}` presses a named key
-    ("12/34{Backspace}{ArrowLeft}1")."""
+    ("12/34{Backspace}{ArrowLeft}1", "{Shift+ArrowLeft}")."""
     for part in _KEY.split(sequence):
         if not part:
             continue

@@ -52,7 +52,11 @@ class Field:
 
 
 LEFT = "{ArrowLeft}"
+RIGHT = "{ArrowRight}"
 BACK = "{Backspace}"
+HOME = "{Home}"
+SELECT_RIGHT = "{Shift+ArrowRight}"
+FULL_CARD = "4242 4242 4242 4242 424"  # 19 digits: the most a card number has
 
 FIELDS = {
     "card-number": Field(
@@ -66,6 +70,12 @@ FIELDS = {
             Row("4242abcd4242", "4242 4242"),  # letters never show
             Row("4242 4242" + LEFT * 4 + "9", "4242 9424 2", 6),  # typed in the middle
             Row("4242 4242" + LEFT * 4 + BACK, "4244 242", 3),  # Backspace just after a space
+            # A digit that does not fit is refused; none already there is pushed out.
+            Row(FULL_CARD + HOME + RIGHT * 2 + "9", FULL_CARD, 2),
+            Row("5555555555554444" + HOME + SELECT_RIGHT * 2 + "37", "3755 555555 55444 4", 2),
+            Row("378282246310005" + HOME + RIGHT * 5 + "1", "3782 182246 31000 5", 6),
+            Row("37828224631000512345", "3782 822463 10005 1234"),  # Amex grouping: 19 too
+            Row("４２４２４２４２４２４２４２４２", "4242 4242 4242 4242"),  # full-width (IME)
             Row("4242 4242 4242 4242", "4242 4242 4242 4242"),
         ),
         {"card": {"number": "4242424242424242"}},
@@ -86,6 +96,12 @@ FIELDS = {
             Row("12" + BACK + "3", "12/3"),
             Row("1234" + LEFT * 2 + BACK, "1/34", 1),  # Backspace just after the slash
             Row("1234" + LEFT * 2 + BACK + "1", "11/34", 3),
+            Row("13", "01/3"),  # no month 13: the month was 1
+            Row("00", "0"),  # no month 00: the second 0 is refused
+            Row("12/345", "12/34"),  # a year has two digits...
+            Row("12/203", "12/203"),  # ...or four when it starts with 20
+            Row("1234" + HOME + RIGHT + "1", "12/34", 1),  # would push the 4 out: refused
+            Row("１２／３４", "12/34"),  # full-width (IME)
             Row("1234", "12/34"),  # the issue's case: it used to show "12/4"
         ),
         {"card": {"expiry_month": "12", "expiry_year": "34"}},
@@ -98,6 +114,8 @@ FIELDS = {
             Row("1234", "1234"),
             Row("12345", "1234"),
             Row("1 2a3", "123"),
+            Row("1234" + HOME + "5", "1234", 0),  # a fifth digit in front is refused
+            Row("１２３", "123"),  # full-width (IME)
             Row("321", "321"),
         ),
         {"card": {"cvv": "321"}},
@@ -118,9 +136,13 @@ FIELDS = {
         "upi",
         (
             Row("success@okbank", "success@okbank"),
-            Row(" success @ okbank ", "success@okbank"),
-            Row("success@okbank{Home}{ArrowRight}{ArrowRight} ", "success@okbank", 2),
-            Row("success@okbank ", "success@okbank"),
+            Row("  success@okbank", "success@okbank"),  # leading spaces go
+            # A space inside stays in sight (Pay refuses it), runs show as one space.
+            Row("success @okbank", "success @okbank"),
+            Row("success @  okbank", "success @ okbank"),
+            Row("success@okbank" + HOME + RIGHT * 2 + " ", "su ccess@okbank", 3),
+            # A trailing space stays while typing (it may come before a next word); Pay trims it.
+            Row("success@okbank ", "success@okbank "),
         ),
         {"vpa": "success@okbank"},
     ),
@@ -172,29 +194,70 @@ def test_field_takes_what_people_type(new_page, stack, viewport, name):
     assert contains(body, spec.paid), body
 
 
+def allow_clipboard(page, stack) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.checkout)
+
+
+def paste(page, test_id: str, text: str, shown: str) -> None:
+    """Empty the field, paste `text` with Ctrl+V as a person does; it shows `shown`, the caret
+    at its end."""
+    field = page.locator(tid(test_id))
+    page.evaluate("text => navigator.clipboard.writeText(text)", text)
+    clear(field)
+    field.press("ControlOrMeta+v")
+    expect(field, f"pasting {text!r}").to_have_value(shown)
+    assert caret(field) == (len(shown), len(shown))
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_pasted_values_are_cleaned_up_and_paid(new_page, stack, viewport):
     page = open_checkout(new_page, stack, viewport)
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.checkout)
-
-    def paste(test_id: str, text: str, shown: str) -> None:
-        field = page.locator(tid(test_id))
-        page.evaluate("text => navigator.clipboard.writeText(text)", text)
-        clear(field)
-        field.press("ControlOrMeta+v")
-        expect(field, f"pasting {text!r}").to_have_value(shown)
-        assert caret(field) == (len(shown), len(shown))
-
-    paste("vpa-input", "  success@okbank \n", "success@okbank")
+    allow_clipboard(page, stack)
+    paste(page, "vpa-input", "  success@okbank \n", "success@okbank")
     page.locator(tid("method-card")).click()
-    paste("card-number-input", "4242-4242-4242-4242", "4242 4242 4242 4242")
-    paste("expiry-input", "12 / 2034", "12/2034")
-    paste("cvv-input", " 123 ", "123")
-    paste("cardholder-name-input", "Asha Verma", "Asha Verma")
+    paste(page, "card-number-input", "4242-4242-4242-4242", "4242 4242 4242 4242")
+    paste(page, "expiry-input", "12 / 2034", "12/2034")
+    paste(page, "cvv-input", " 123 ", "123")
+    paste(page, "cardholder-name-input", "Asha Verma", "Asha Verma")
 
     card = pay_and_see_success(page)["card"]
     assert card["number"] == "4242424242424242"
     assert (card["expiry_month"], card["expiry_year"], card["cvv"]) == ("12", "2034", "123")
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_a_upi_id_with_a_space_inside_is_refused_never_paid_as_another(new_page, stack, viewport):
+    """The field used to remove every space: two pasted lines became one ID nobody wrote
+    ("success@okaxissecondline"), and "success @okaxis" was paid as "success@okaxis"."""
+    page = open_checkout(new_page, stack, viewport)
+    allow_clipboard(page, stack)
+    payments = []
+    page.on(
+        "request",
+        lambda r: payments.append(r) if r.method == "POST" and "/payments" in r.url else None,
+    )
+    field = page.locator(tid("vpa-input"))
+    error = page.locator(tid("vpa-error"))
+    pay = page.locator(f"{tid('upi-form')} {tid('pay-button')}")
+    for keys, shown in (
+        ("success @okaxis", "success @okaxis"),
+        ("success@okaxis   x", "success@okaxis x"),
+    ):
+        type_into(field, keys)
+        expect(field).to_have_value(shown)
+        pay.click()
+        expect(error).to_have_text("A UPI ID has no spaces: remove the space")
+        expect(field).to_be_focused()
+    paste(page, "vpa-input", "\tsuccess@okaxis\nsecond line \n", "success@okaxis second line")
+    pay.click()
+    expect(error).to_have_text("A UPI ID has no spaces: remove the space")
+    # The refusal happens before any request: validation runs before the payment is sent.
+    assert payments == [], [r.url for r in payments]
+
+    type_into(field, "success@okbank")
+    expect(error).to_be_hidden()
+    assert pay_and_see_success(page)["vpa"] == "success@okbank"
+    assert len(payments) == 1
 
 
 AUTOFILL = """values => {

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.checkout_flows import SETTLE_TIMEOUT, SUCCESS_VPA, pay_upi, tid, type_into
+from tests.browser.conftest import MOBILE
 
 pytestmark = pytest.mark.browser
 
@@ -45,3 +46,30 @@ def test_demo_opens_the_checkout_for_an_existing_order(page, stack):
     page.locator(tid("close-modal-button")).click()
     expect(page.locator(tid("payment-modal"))).to_have_count(0)
     expect(page.locator(tid("demo-log"))).to_contain_text("onClose")
+
+
+def test_demo_never_scrolls_sideways_on_a_360px_phone_after_a_payment(new_page, stack):
+    """The event log's `onSuccess {"paymentId":...}` line is one long word: it used to stretch
+    the page to 790 px, so the whole store scrolled sideways on a phone."""
+    page = new_page(MOBILE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page.goto(stack.checkout + "/demo")
+    page.locator(tid("demo-pay-button")).click()
+    pay_upi(page.frame_locator(tid("payment-iframe")), SUCCESS_VPA)
+    expect(page.locator(tid("demo-result"))).to_contain_text(
+        "Payment successful: pay_", timeout=SETTLE_TIMEOUT
+    )
+    expect(page.locator(tid("payment-modal"))).to_have_count(0)
+    log = page.locator(tid("demo-log"))
+    expect(log).to_contain_text('onSuccess {"paymentId":"pay_')
+    width = page.evaluate(
+        """() => ({document: document.documentElement.scrollWidth,
+                   body: document.body.scrollWidth,
+                   viewport: document.documentElement.clientWidth})"""
+    )
+    assert width["viewport"] == MOBILE["width"], width
+    assert max(width["document"], width["body"]) <= width["viewport"], width
+    # Every log line is inside the log, wrapped, not cut off.
+    lines = log.locator("li").evaluate_all(
+        "items => items.map(li => [li.scrollWidth, li.clientWidth, li.textContent])"
+    )
+    assert lines and all(scroll <= client for scroll, client, _ in lines), lines
