@@ -23,6 +23,7 @@ from tests.browser.dashboard_helpers import (
     DESKTOP,
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
+    open_from_sidebar,
     shot,
     tid,
     wait_until,
@@ -92,8 +93,7 @@ def page(dash_page, stack, merchant):
     type_into(page, "password-input", PASSWORD)
     page.locator(tid("login-button")).click()
     page.wait_for_url(stack.dashboard + "/dashboard")
-    page.locator(tid("nav-webhooks")).click()
-    page.wait_for_url(re.compile(r"/dashboard/webhooks/?$"))
+    open_from_sidebar(page, "webhooks")
     expect(page.locator(tid("endpoints-body"))).to_contain_text("No endpoints yet")
     return page
 

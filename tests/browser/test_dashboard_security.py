@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.dashboard_helpers import (
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
+    open_from_sidebar,
     shot,
     tid,
 )
@@ -57,10 +58,8 @@ def sign_in_typing(page, stack, email: str, password: str = PASSWORD) -> None:
 
 
 def open_security_page(page, stack) -> None:
-    page.locator(tid("nav-security")).click()
-    page.wait_for_url(re.compile(r"/dashboard/security/?$"))
+    open_from_sidebar(page, "security")
     expect(page.locator(tid("security-settings"))).to_be_visible()
-    expect(page.locator(tid("nav-security"))).to_have_attribute("aria-current", "page")
 
 
 def end_of_other_session(other) -> None:
@@ -102,8 +101,7 @@ def test_roll_the_api_secret_with_an_hour_of_overlap(dash_page, stack, account):
     assert api_status(stack, account["api_key"], account["api_secret"]) == 201  # overlap
 
     # This tab got the next token and stays signed in; the overview shows the new secret.
-    page.locator(tid("nav-home")).click()
-    page.wait_for_url(stack.dashboard + "/dashboard")
+    open_from_sidebar(page, "home")
     page.locator(tid("reveal-secret-button")).click()
     expect(page.locator(tid("api-secret"))).to_have_text(secret)
     # The other tab's token was revoked: its next call ends that session.
@@ -160,8 +158,7 @@ def test_change_the_password(dash_page, stack, account):
     expect(page.locator(tid("current-password-input"))).to_have_value("")
 
     # Still signed in here; the other session is over; only the new password signs in.
-    page.locator(tid("nav-transactions")).click()
-    page.wait_for_url(re.compile(r"/dashboard/transactions/?$"))
+    open_from_sidebar(page, "transactions")
     end_of_other_session(other)
     client = client_from()
     old = client.post(
