@@ -8,6 +8,7 @@ their plain names (`dash_page`, `signed_in`, ...) without shadowing them in the 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.checkout_flows import type_into
 from tests.browser.chromium import ARTIFACTS, CHROMIUM_ARGS, EXECUTABLE
@@ -123,6 +125,32 @@ def sign_in(page, stack, email: str = TEST_EMAIL, password: str = "any-password"
     page.locator(tid("login-button")).click()
     page.wait_for_url(stack.dashboard + "/dashboard")
     return page
+
+
+def dashboard_page_url(name: str) -> re.Pattern:
+    """The address of the dashboard page `name` ("home", "transactions", "webhooks", ...),
+    whatever query string it carries: the transactions and webhooks pages write their pager into
+    it (`?page=1&limit=10`, by history.replaceState) as soon as their first rows arrive."""
+    path = "/dashboard" if name == "home" else f"/dashboard/{name}"
+    return re.compile(re.escape(path) + r"/?(\?[^#]*)?$")
+
+
+def wait_for_dashboard_page(page, name: str) -> None:
+    """Wait until the dashboard page `name` is the one shown: its address (loaded), and its
+    sidebar link marked as the current page.
+
+    Never a pattern that ends at the path: this test process may look at the URL only after
+    the page has written its pager into it (on a loaded machine the events of the page's
+    load and of that rewrite can be read before the URL is), and wait_for_url then waits for
+    a navigation that never comes (the 1-in-5 webhooks timeout of issue 14)."""
+    page.wait_for_url(dashboard_page_url(name))
+    expect(page.locator(tid(f"nav-{name}"))).to_have_attribute("aria-current", "page")
+
+
+def open_from_sidebar(page, name: str) -> None:
+    """Click the sidebar's link to the dashboard page `name` and wait until that page is shown."""
+    page.locator(tid(f"nav-{name}")).click()
+    wait_for_dashboard_page(page, name)
 
 
 @pytest.fixture(name="signed_in")

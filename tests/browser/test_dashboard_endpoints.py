@@ -23,6 +23,7 @@ from tests.browser.dashboard_helpers import (
     DESKTOP,
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
+    open_from_sidebar,
     shot,
     tid,
     wait_until,
@@ -92,8 +93,7 @@ def page(dash_page, stack, merchant):
     type_into(page, "password-input", PASSWORD)
     page.locator(tid("login-button")).click()
     page.wait_for_url(stack.dashboard + "/dashboard")
-    page.locator(tid("nav-webhooks")).click()
-    page.wait_for_url(re.compile(r"/dashboard/webhooks/?$"))
+    open_from_sidebar(page, "webhooks")
     expect(page.locator(tid("endpoints-body"))).to_contain_text("No endpoints yet")
     return page
 
@@ -301,6 +301,7 @@ def test_an_endpoint_disabled_for_failing_shows_the_notice_and_comes_back(
     # The notice is an event too.
     page.locator(tid("event-type-filter")).select_option("webhook_endpoint.disabled")
     expect(page.locator(tid("event-row"))).to_have_count(1)
+    expect(page.locator(tid("event-type"))).to_have_text(["webhook_endpoint.disabled"])
     receivers[0].status = 200
     page.locator(tid("enable-failing-endpoint-button")).click()
     expect(page.locator(tid("confirm-title"))).to_have_text("Replay what it missed?")
@@ -348,10 +349,46 @@ def test_the_event_browser_shows_each_events_delivery_to_each_endpoint(page, mer
     expect(detail).to_be_hidden()
     # The other events: the one that no endpoint but the first took.
     page.locator(tid("event-type-filter")).select_option("payment.created")
-    expect(page.locator(tid("event-row"))).to_have_count(1)
-    page.locator(tid("event-row")).first.click()
+    # The list still shows the payment.success row until the new one arrives: read it first.
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(tid("event-type"))).to_have_text("payment.created")
+    rows.first.click()
     expect(detail.locator(tid("event-delivery-row"))).to_have_count(1)
     # The delivery log names each delivery's endpoint.
     logs = page.locator(tid("webhook-log-item"))
     expect(logs.first).to_be_visible()
     assert page.locator(tid("webhook-endpoint")).count() == logs.count()
+
+
+def test_a_late_answer_for_an_earlier_filter_does_not_replace_the_list(page, merchant):
+    """Filter by one type, then at once by another: when the first answer comes back last, the
+    list still shows the type the filter names."""
+    order = merchant.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
+    merchant.call(
+        "POST",
+        "/api/v1/payments",
+        json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
+    )
+    wait_until(
+        lambda: merchant.call("GET", "/api/v1/events?type=payment.success").json()["data"],
+        message="payment.success not recorded",
+    )
+    held = []  # the payment.success list request, answered only when the test lets it
+    late = re.compile(r".*/api/v1/events\?.*type=payment\.success.*")
+    page.route(late, lambda route: held.append(route))
+    with page.expect_request(late):
+        page.locator(tid("event-type-filter")).select_option("payment.success")
+    page.locator(tid("event-type-filter")).select_option("payment.created")
+    expect(page.locator(tid("event-type"))).to_have_text(["payment.created"])
+    assert len(held) == 1
+
+    with page.expect_event("requestfinished", lambda request: late.match(request.url)):
+        held[0].continue_()
+    # The page has had the late answer once its fetch shows in its resource timings.
+    page.wait_for_function(
+        """() => performance.getEntriesByType("resource")
+            .some((entry) => entry.name.includes("type=payment.success"))"""
+    )
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+    expect(page.locator(tid("event-type"))).to_have_text(["payment.created"])
+    expect(page.locator(tid("event-type-filter"))).to_have_value("payment.created")

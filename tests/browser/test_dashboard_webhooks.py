@@ -18,6 +18,7 @@ from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
+    open_from_sidebar,
     shot,
     sign_in,
     snippet,
@@ -64,8 +65,7 @@ def merchant(stack):
 @pytest.fixture
 def webhooks_page(dash_page, stack, merchant):
     page = sign_in(dash_page(), stack, merchant.email, PASSWORD)
-    page.locator(tid("nav-webhooks")).click()
-    page.wait_for_url(re.compile(r"/dashboard/webhooks/?$"))
+    open_from_sidebar(page, "webhooks")
     expect(page.locator(tid("webhook-secret"))).to_have_text(merchant.webhook_secret)
     return page
 
