@@ -16,7 +16,8 @@
     return P.get("/api/v1/merchant").then(function (merchant) {
       P.byTestId("api-key").textContent = merchant.api_key;
       secret = merchant.api_secret;
-      showSecret(false);
+      // Keep what the person chose: Reveal may have been clicked while this was on its way.
+      showSecret(P.byTestId("api-secret").dataset.masked === "false");
       P.session.update({
         id: merchant.id, name: merchant.name, email: merchant.email, api_key: merchant.api_key,
       });

@@ -94,6 +94,23 @@ def test_login_shows_the_api_error_and_stays_on_login(dash_page, stack):
     shot(page, "dashboard-login-error")
 
 
+def test_reveal_clicked_before_the_credentials_arrive_shows_the_secret(dash_page, stack):
+    """A person may click Reveal while the overview is still loading the credentials: the
+    secret shows once they arrive (they used to mask it again, and the click was lost)."""
+    page = dash_page()
+    held = []  # the credentials request, answered only when the test lets it
+    page.route("**/api/v1/merchant", lambda route: held.append(route))
+    with page.expect_request("**/api/v1/merchant"):
+        sign_in(page, stack)
+    page.locator(tid("reveal-secret-button")).click()
+    expect(page.locator(tid("reveal-secret-button"))).to_have_text("Hide")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator(tid("api-key"))).to_have_text("key_test_abc123")
+    expect(page.locator(tid("api-secret"))).to_have_text("secret_test_xyz789")
+    expect(page.locator(tid("reveal-secret-button"))).to_have_text("Hide")
+
+
 def test_login_keeps_a_bearer_token_and_sign_out_drops_it(dash_page, stack):
     page = dash_page()
     with page.expect_request("**/api/v1/merchant") as request:
