@@ -19,12 +19,14 @@ from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook
 
 from infra.local.webhook_receiver import Receiver
+from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     DESKTOP,
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
     open_from_sidebar,
     shot,
+    sign_in,
     tid,
     wait_until,
 )
@@ -32,7 +34,6 @@ from tests.browser.dashboard_helpers import (
 pytestmark = pytest.mark.browser
 
 PASSWORD = "idli-dosa-2025"
-TYPING_DELAY_MS = 15
 SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
 
 
@@ -75,24 +76,10 @@ def receivers():
         receiver.stop()
 
 
-def type_into(page, test_id: str, text: str, clear: bool = False) -> None:
-    field = page.locator(tid(test_id))
-    field.click()
-    if clear:
-        field.press("Control+A")
-        field.press("Backspace")
-    field.press_sequentially(text, delay=TYPING_DELAY_MS)
-
-
 @pytest.fixture
 def page(dash_page, stack, merchant):
     """Signed in as the merchant (typing), on the webhooks page, at desktop width."""
-    page = dash_page(DESKTOP)
-    page.goto(stack.dashboard + "/login")
-    type_into(page, "email-input", merchant.email)
-    type_into(page, "password-input", PASSWORD)
-    page.locator(tid("login-button")).click()
-    page.wait_for_url(stack.dashboard + "/dashboard")
+    page = sign_in(dash_page(DESKTOP), stack, merchant.email, PASSWORD)
     open_from_sidebar(page, "webhooks")
     expect(page.locator(tid("endpoints-body"))).to_contain_text("No endpoints yet")
     return page
@@ -107,9 +94,9 @@ def add_endpoint(page, url: str, description: str = "", events: tuple = ()) -> d
     page.locator(tid("add-endpoint-button")).click()
     dialog = page.locator(tid("endpoint-dialog"))
     expect(dialog).to_be_visible()
-    type_into(page, "endpoint-url-input", url)
+    type_into(page.locator(tid("endpoint-url-input")), url)
     if description:
-        type_into(page, "endpoint-description-input", description)
+        type_into(page.locator(tid("endpoint-description-input")), description)
     if events:
         page.locator(tid("endpoint-event-all")).uncheck()
         for name in events:
@@ -153,7 +140,7 @@ def test_add_edit_disable_enable_and_delete_an_endpoint(page, stack, merchant, r
     expect(page.locator(tid("endpoint-description-input"))).to_have_value("Fulfilment service")
     expect(page.locator(f'{tid("endpoint-event-option")}[value="payment.success"]')).to_be_checked()
     page.locator(tid("endpoint-event-all")).check()
-    type_into(page, "endpoint-description-input", "Orders and refunds", clear=True)
+    type_into(page.locator(tid("endpoint-description-input")), "Orders and refunds")
     with page.expect_response(f"**/api/v1/webhook_endpoints/{made['id']}") as response:
         page.locator(tid("save-endpoint-button")).click()
     assert response.value.request.method == "PATCH" and response.value.status == 200
@@ -239,7 +226,7 @@ def test_roll_an_endpoint_secret_with_an_hour_of_overlap(page, merchant, receive
 
 def test_a_refused_url_shows_the_api_error_and_adds_nothing(page, merchant):
     page.locator(tid("add-endpoint-button")).click()
-    type_into(page, "endpoint-url-input", "ftp://files.example/hook")
+    type_into(page.locator(tid("endpoint-url-input")), "ftp://files.example/hook")
     with page.expect_response("**/api/v1/webhook_endpoints") as response:
         page.locator(tid("save-endpoint-button")).click()
     assert response.value.status == 400
@@ -248,7 +235,7 @@ def test_a_refused_url_shows_the_api_error_and_adds_nothing(page, merchant):
     expect(error).to_contain_text(response.value.json()["error"]["description"])
     # No event chosen: the page says so before asking the API.
     page.locator(tid("endpoint-url-input")).clear()
-    type_into(page, "endpoint-url-input", "https://shop.example/hooks")
+    type_into(page.locator(tid("endpoint-url-input")), "https://shop.example/hooks")
     page.locator(tid("endpoint-event-all")).uncheck()
     page.locator(tid("save-endpoint-button")).click()
     expect(error).to_have_text("Choose at least one event, or all events.")

@@ -13,11 +13,13 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
     open_from_sidebar,
     shot,
+    sign_in,
     tid,
 )
 from tests.support.stack import TEST_HEADERS, client_from
@@ -26,13 +28,6 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "masala-chai-2024"
 SECRET = re.compile(r"^secret_live_[0-9a-f]{48}$")
-TYPING_DELAY_MS = 20
-
-
-def type_into(page, test_id: str, text: str) -> None:
-    field = page.locator(tid(test_id))
-    field.click()
-    field.press_sequentially(text, delay=TYPING_DELAY_MS)
 
 
 @pytest.fixture
@@ -47,14 +42,6 @@ def account(stack) -> dict:
     assert response.status_code == 201, response.text
     body = response.json()
     return {"email": email, "api_key": body["api_key"], "api_secret": body["api_secret"]}
-
-
-def sign_in_typing(page, stack, email: str, password: str = PASSWORD) -> None:
-    page.goto(stack.dashboard + "/login")
-    type_into(page, "email-input", email)
-    type_into(page, "password-input", password)
-    page.locator(tid("login-button")).click()
-    page.wait_for_url(stack.dashboard + "/dashboard")
 
 
 def open_security_page(page, stack) -> None:
@@ -80,8 +67,8 @@ def api_status(stack, api_key: str, secret: str) -> int:
 def test_roll_the_api_secret_with_an_hour_of_overlap(dash_page, stack, account):
     page = dash_page()
     other = dash_page()
-    sign_in_typing(page, stack, account["email"])
-    sign_in_typing(other, stack, account["email"])
+    sign_in(page, stack, account["email"], PASSWORD)
+    sign_in(other, stack, account["email"], PASSWORD)
     open_security_page(page, stack)
 
     page.locator(tid("overlap-select")).select_option(label="1 hour")
@@ -111,7 +98,7 @@ def test_roll_the_api_secret_with_an_hour_of_overlap(dash_page, stack, account):
 
 def test_roll_at_once_can_be_cancelled_first(dash_page, stack, account):
     page = dash_page()
-    sign_in_typing(page, stack, account["email"])
+    sign_in(page, stack, account["email"], PASSWORD)
     open_security_page(page, stack)
     page.locator(tid("roll-secret-button")).click()
     page.locator(tid("confirm-cancel-button")).click()
@@ -131,27 +118,27 @@ def test_roll_at_once_can_be_cancelled_first(dash_page, stack, account):
 def test_change_the_password(dash_page, stack, account):
     page = dash_page()
     other = dash_page()
-    sign_in_typing(page, stack, account["email"])
-    sign_in_typing(other, stack, account["email"])
+    sign_in(page, stack, account["email"], PASSWORD)
+    sign_in(other, stack, account["email"], PASSWORD)
     open_security_page(page, stack)
 
     # Typos a person makes first: a mismatch is caught on the page, a wrong current password
     # by the API; neither changes anything.
-    type_into(page, "current-password-input", PASSWORD)
-    type_into(page, "new-password-input", "filter-kaapi-99")
-    type_into(page, "confirm-password-input", "filter-kaapi-98")
+    type_into(page.locator(tid("current-password-input")), PASSWORD)
+    type_into(page.locator(tid("new-password-input")), "filter-kaapi-99")
+    type_into(page.locator(tid("confirm-password-input")), "filter-kaapi-98")
     page.locator(tid("change-password-button")).click()
     expect(page.locator(tid("password-error"))).to_have_text("The new passwords do not match.")
 
     page.locator(tid("current-password-input")).clear()
-    type_into(page, "current-password-input", "masala-chai-2023")
+    type_into(page.locator(tid("current-password-input")), "masala-chai-2023")
     page.locator(tid("confirm-password-input")).clear()
-    type_into(page, "confirm-password-input", "filter-kaapi-99")
+    type_into(page.locator(tid("confirm-password-input")), "filter-kaapi-99")
     page.locator(tid("change-password-button")).click()
     expect(page.locator(tid("password-error"))).to_have_text("current_password is incorrect")
 
     page.locator(tid("current-password-input")).clear()
-    type_into(page, "current-password-input", PASSWORD)
+    type_into(page.locator(tid("current-password-input")), PASSWORD)
     page.locator(tid("change-password-button")).click()
     expect(page.locator(tid("toast"))).to_contain_text("Password changed")
     expect(page.locator(tid("password-error"))).to_be_hidden()
@@ -168,14 +155,14 @@ def test_change_the_password(dash_page, stack, account):
     )
     assert old.status_code == 401
     fresh = dash_page()
-    sign_in_typing(fresh, stack, account["email"], "filter-kaapi-99")
+    sign_in(fresh, stack, account["email"], "filter-kaapi-99")
 
 
 def test_sign_out_everywhere(dash_page, stack, account):
     page = dash_page()
     other = dash_page()
-    sign_in_typing(page, stack, account["email"])
-    sign_in_typing(other, stack, account["email"])
+    sign_in(page, stack, account["email"], PASSWORD)
+    sign_in(other, stack, account["email"], PASSWORD)
     open_security_page(page, stack)
     page.locator(tid("logout-all-button")).click()
     expect(page.locator(tid("confirm-dialog"))).to_contain_text("Every dashboard session ends")
@@ -186,12 +173,12 @@ def test_sign_out_everywhere(dash_page, stack, account):
     end_of_other_session(other)
     # API keys are not sessions.
     assert api_status(stack, account["api_key"], account["api_secret"]) == 201
-    sign_in_typing(page, stack, account["email"])
+    sign_in(page, stack, account["email"], PASSWORD)
 
 
 def test_demo_merchant_sees_why_its_credentials_are_fixed(dash_page, stack):
     page = dash_page()
-    sign_in_typing(page, stack, "test@example.com", "any-password")
+    sign_in(page, stack)
     open_security_page(page, stack)
     page.locator(tid("roll-secret-button")).click()
     page.locator(tid("confirm-button")).click()
