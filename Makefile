@@ -16,7 +16,7 @@ NODE     ?= node
 JS_TESTS := $(wildcard tests/js/*.test.js)
 PYTEST_ARGS ?=
 
-.PHONY: setup browser node test-js run run-stack reset test test-group-local test-group-stack test-fast lint format \
+.PHONY: setup browser node test-js run run-stack reset test test-group-local test-group-browser test-group-stack test-fast lint format \
 	bench deploy-localstack redrive clean
 
 setup: $(STAMP) $(EMULATOR_STAMP)
@@ -70,19 +70,23 @@ reset:
 # Separate pytest processes: the integration tier mocks AWS in-process (mock_aws), which must
 # not be active while the live tiers talk to a running stack, and the fault suite binds `paygate`
 # to its own stack's tables. The live tiers mostly wait (bank delays, retry schedules, visibility
-# timeouts), so after the quick tiers two groups run side by side, each on its own stacks and
-# ports: the live tiers on `make run`; and the integration tier, the fault suite and the e2e tier
-# on `make run-stack` (the template as the emulator runs it: API Gateway, Lambda, mappings,
-# schedule). -Otarget prints each group's output in one piece when it ends.
+# timeouts: make test keeps the two cores busy about 40% of the time), so after the quick tiers
+# three groups run side by side, each on its own stacks and free ports: the e2e, contract and
+# security tiers on `make run`; the browser tier on `make run`, then the integration tier; and
+# the fault suite, then the e2e tier on `make run-stack` (the template as the emulator runs it:
+# API Gateway, Lambda, mappings, schedule). -Otarget prints each group's output in one piece.
 test: setup browser test-js
 	$(PY) -m pytest tests/unit tests/infra tests/emulator $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory -j2 -Otarget test-group-local test-group-stack
+	$(MAKE) --no-print-directory -j3 -Otarget test-group-local test-group-browser test-group-stack
 
 test-group-local:
-	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/e2e tests/contract tests/security tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest tests/e2e tests/contract tests/security $(PYTEST_ARGS)
+
+test-group-browser:
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 test-group-stack:
-	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 	$(PY) -m pytest tests/e2e --stack-mode=stack $(PYTEST_ARGS)
 

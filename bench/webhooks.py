@@ -6,7 +6,9 @@ and on `make run-stack` (mode stack) one after the other (`--mode` picks one).
 - AWS requests per delivered event (botocore calls by operation in the webhook worker);
 - isolation (issue 12): 15 test events for an endpoint that trickles its answer and 15 for one
   that answers 200 MB, then a healthy merchant's payments: the lag from settlement to its
-  `payment.success` webhook, and how long after queueing each bad attempt was recorded.
+  `payment.success` webhook, and how long after queueing each bad attempt was recorded;
+  and red-team a08's silent flood (16 endpoints that never answer), beside a control flood of
+  the same volume to a healthy receiver.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import requests
 from bench.common import MODES, fmt, lambda_processes, machine, percentiles, start
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
 from infra.local.webhook_receiver import Receiver
-from tests.support.isolation import run_isolation
+from tests.support.isolation import run_isolation, run_silent_flood
 
 # paygate.services.webhooks.TEST_WEBHOOKS_PER_MINUTE (the benchmark does not import paygate:
 # its settings would bind to this process's environment)
@@ -206,6 +208,23 @@ def isolation(api: str, bad_events: int, payments: int) -> None:
     )
 
 
+def flood(api: str, payments: int) -> None:
+    print(
+        "Silent flood (red-team a08): 16 endpoints on a server that never answers, 9 payments "
+        f"(576 attempts), then {payments} payments of another merchant; control: the same "
+        "flood to a receiver answering 200 at once"
+    )
+    for control in (False, True):
+        run = run_silent_flood(api, payments=payments, control=control)
+        lags = list(run.lags.values()) or [float("nan")]
+        print(
+            f"    {'control' if control else 'silent '}: settlement → payment.success received "
+            f"{fmt(percentiles(lags))}, max {max(lags) * 1000:.1f} ms (goal ≤ 2000 ms); "
+            f"{len(run.missing)} never arrived; {run.silent_connections} contacts at the flood's "
+            f"server"
+        )
+
+
 def run_mode(mode: str, args) -> None:
     print(f"== mode {mode} ({'make run' if mode == 'local' else 'make run-stack'})")
     runtime = start(mode, TEST_MODE="true", TEST_PROCESSING_DELAY="0")
@@ -214,6 +233,7 @@ def run_mode(mode: str, args) -> None:
     try:
         if args.only_isolation:
             isolation(api, args.bad_events, args.isolation_payments)
+            flood(api, args.isolation_payments)
             return
         print(f"Deliveries to a local receiver answering 200 ({args.events} test events)")
         rate, elapsed, delivered = delivery_rate(runtime, api, receiver, args.events)
@@ -244,6 +264,7 @@ def run_mode(mode: str, args) -> None:
             f"DeleteMessageBatch, shared by up to 10 messages of a batch)"
         )
         isolation(api, args.bad_events, args.isolation_payments)
+        flood(api, args.isolation_payments)
     finally:
         receiver.stop()
         runtime.stop()
