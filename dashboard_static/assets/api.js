@@ -370,6 +370,24 @@
     });
   }
 
+  /**
+   * A list whose requests may overlap (a pager click while a refresh is on its way): only the
+   * latest request's answer is shown. `var listing = latest();` then
+   * `listing(P.get(...), onAnswer, onError)`: the handlers run only if no later request was made
+   * meanwhile; the returned promise settles either way.
+   */
+  function latest() {
+    var made = 0;
+    return function (request, onAnswer, onError) {
+      var mine = ++made;
+      return request.then(function (answer) {
+        if (mine === made) return onAnswer(answer);
+      }, function (error) {
+        if (mine === made) return onError(error);
+      });
+    };
+  }
+
   /** Pagination state kept in the page's query string so a reload stays on the same page. */
   function pageState(defaultLimit) {
     var params = new URLSearchParams(global.location.search);
@@ -489,6 +507,7 @@
     toast: toast,
     copy: copy,
     busy: busy,
+    latest: latest,
     pageState: pageState,
     renderPager: renderPager,
     page: page,

@@ -12,7 +12,7 @@
   var openEvent = null;
   var timer = null;
   var endpointsById = {};
-  var listing = 0; // the latest list request: an earlier one answering late is dropped
+  var listing = P.latest(); // a filter changed (or a refresh) since a request: its answer is dropped
 
   // ---------------------------------------------------------------- the list
   function row(event) {
@@ -31,10 +31,7 @@
     var button = P.byTestId("load-more-events-button");
     var type = P.byTestId("event-type-filter").value;
     var params = { limit: PAGE, type: type || null, starting_after: more ? cursor : null };
-    var ticket = ++listing;
-    return P.get("/api/v1/events", params).then(function (page) {
-      // A filter changed (or a refresh) since this request: its answer is not the list now.
-      if (ticket !== listing) return;
+    return listing(P.get("/api/v1/events", params), function (page) {
       var data = page.data || [];
       if (!more) {
         shown = 0;
@@ -52,7 +49,6 @@
       P.byTestId("events-info").textContent = shown
         ? "Showing " + shown + (page.has_more ? " (more older ones)" : "") : "";
     }, function (error) {
-      if (ticket !== listing) return;
       body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 3, class: "empty" },
         P.el("strong", { text: "Could not load the events" }), error.description)));
     });

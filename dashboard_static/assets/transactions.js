@@ -6,7 +6,7 @@
   var POLL_MS = 2000;
   var state = P.pageState(10);
   var timer = null;
-  var loading = false;
+  var listing = P.latest();
   var current = null; // the payment being refunded
   // One Idempotency-Key per refund the merchant means: sending the same amount again from the
   // same dialog (after a timeout or a lost answer) replays the first refund instead of making a
@@ -41,17 +41,14 @@
   }
 
   function load() {
-    if (loading) return;
-    loading = true;
     clearTimeout(timer);
     var body = P.byTestId("transactions-body");
     var offset = (state.page - 1) * state.limit;
-    P.get("/api/v1/payments", { limit: state.limit, offset: offset }).then(function (page) {
+    return listing(P.get("/api/v1/payments", { limit: state.limit, offset: offset }), function (page) {
       var data = page.data || [];
       var total = page.total || 0;
       if (!data.length && total > 0 && state.page > 1) {
         state.page = Math.max(1, Math.ceil(total / state.limit));
-        loading = false;
         return load();
       }
       state.save();
@@ -68,7 +65,7 @@
     }, function (error) {
       body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 7, class: "empty" },
         P.el("strong", { text: "Could not load payments" }), error.description)));
-    }).finally(function () { loading = false; });
+    });
   }
 
   // ---------------------------------------------------------------- refunds

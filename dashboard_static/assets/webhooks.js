@@ -9,8 +9,7 @@
   var POLL_MS = 2000;
   var state = P.pageState(10);
   var timer = null;
-  var loading = false;
-  var reloadQueued = false;
+  var listing = P.latest();
   var rows = {}; // id -> log on the current page
   var openId = null; // the log shown in the detail view
   var highlight = null; // a log to flash when it appears
@@ -167,18 +166,16 @@
   }
 
   function load() {
-    if (loading) { reloadQueued = true; return; }
-    loading = true;
     clearTimeout(timer);
     var body = P.byTestId("webhook-logs-body");
     var status = P.byTestId("webhook-logs-status");
-    P.get("/api/v1/webhooks", { limit: state.limit, offset: (state.page - 1) * state.limit }).then(function (page) {
+    var params = { limit: state.limit, offset: (state.page - 1) * state.limit };
+    return listing(P.get("/api/v1/webhooks", params), function (page) {
       var data = page.data || [];
       var total = page.total || 0;
       if (!data.length && total > 0 && state.page > 1) {
         state.page = Math.max(1, Math.ceil(total / state.limit));
-        reloadQueued = true;
-        return;
+        return load();
       }
       state.save();
       rows = {};
@@ -201,9 +198,6 @@
       body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 8, class: "empty" },
         P.el("strong", { text: "Could not load the delivery log" }), error.description)));
       status.textContent = "";
-    }).finally(function () {
-      loading = false;
-      if (reloadQueued) { reloadQueued = false; load(); }
     });
   }
 

@@ -179,6 +179,20 @@ def wait_until(predicate, timeout: float = 15, interval: float = 0.2, message: s
         time.sleep(interval)
 
 
+def answer_late(page, held, url: re.Pattern) -> None:
+    """Let a request the test held (`page.route(url, lambda route: held.append(route))`)
+    through, and return once the page has had its answer: the fetch is in the page's resource
+    timings and the task that handled it has run."""
+    with page.expect_event("requestfinished", lambda request: url.match(request.url)):
+        held.pop().continue_()
+    page.wait_for_function(
+        """(source) => performance.getEntriesByType("resource")
+            .some((entry) => new RegExp(source).test(entry.name))""",
+        arg=url.pattern,
+    )
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+
+
 def pay(stack, amount: int = 50000, vpa: str = "success@okbank") -> dict:
     """An order paid by UPI through the merchant API; returns the payment (still pending)."""
     order = stack.create_order(amount)

@@ -22,6 +22,7 @@ from infra.local.webhook_receiver import Receiver
 from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     DESKTOP,
+    answer_late,
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
     open_from_sidebar,
@@ -369,13 +370,6 @@ def test_a_late_answer_for_an_earlier_filter_does_not_replace_the_list(page, mer
     expect(page.locator(tid("event-type"))).to_have_text(["payment.created"])
     assert len(held) == 1
 
-    with page.expect_event("requestfinished", lambda request: late.match(request.url)):
-        held[0].continue_()
-    # The page has had the late answer once its fetch shows in its resource timings.
-    page.wait_for_function(
-        """() => performance.getEntriesByType("resource")
-            .some((entry) => entry.name.includes("type=payment.success"))"""
-    )
-    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+    answer_late(page, held, late)
     expect(page.locator(tid("event-type"))).to_have_text(["payment.created"])
     expect(page.locator(tid("event-type-filter"))).to_have_value("payment.created")

@@ -15,6 +15,7 @@ from tests.browser.checkout_flows import type_into
 from tests.browser.dashboard_helpers import (
     MOBILE,
     PAGES,
+    answer_late,
     dash_browser_fixture,  # noqa: F401 - registers the `dash_browser` fixture
     dash_page_fixture,  # noqa: F401 - registers the `dash_page` fixture
     inr,
@@ -251,6 +252,37 @@ def test_transactions_paginate(signed_in, stack):
     assert second_page and not set(second_page) & set(first_page)
     page.reload()  # the page number is kept in the address
     expect(page.locator(tid("page-info"))).to_have_text(f"Showing 11–{min(20, total)} of {total}")
+
+
+def test_next_clicked_while_a_refresh_is_on_its_way_shows_the_next_page(signed_in, stack):
+    """Page 1 refreshes itself while a payment on it is pending. Next, clicked while such a
+    refresh is on its way, shows page 2, also after that refresh answers late (the click was
+    dropped, and page 1's rows were drawn under "Showing 11–20")."""
+    for _ in range(max(0, 11 - stack.call("GET", "/api/v1/payments").json()["total"])):
+        pay(stack, 100)
+    page = signed_in
+    rows = page.locator(tid("transaction-row"))
+    first_page = re.compile(r".*/api/v1/payments\?limit=10&offset=0$")
+    held = []  # page 1's refresh, answered only when the test lets it
+    with stack.bank_paused():
+        pending = pay(stack, 100)
+        total = stack.call("GET", "/api/v1/payments").json()["total"]
+        page.goto(stack.dashboard + "/dashboard/transactions")
+        expect(rows.first).to_have_attribute("data-payment-id", pending["id"])
+        with page.expect_request(first_page):
+            page.route(first_page, lambda route: held.append(route))
+        with page.expect_request(lambda request: "offset=10" in request.url):
+            page.locator(tid("next-page-button")).click()
+        second_page = stack.call("GET", "/api/v1/payments?limit=10&offset=10").json()["data"]
+        info = f"Showing 11–{min(20, total)} of {total}"
+        expect(page.locator(tid("page-info"))).to_have_text(info)
+        expect(rows.first).to_have_attribute("data-payment-id", second_page[0]["id"])
+
+        answer_late(page, held, first_page)
+        shown = rows.evaluate_all("rows => rows.map(r => r.dataset.paymentId)")
+        assert shown == [p["id"] for p in second_page]
+        expect(page.locator(tid("page-info"))).to_have_text(info)
+        assert "page=2" in page.url
 
 
 def test_refund_a_successful_payment(signed_in, stack):
