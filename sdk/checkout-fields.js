@@ -220,13 +220,13 @@
    * The month is the first run of digits, the year every digit after the separator that ends
    * it (or, with no separator, after the month). The slash comes by itself after two month
    * digits while typing, and the caret goes past it, so "1234" reads "12/34". A first digit 2-9,
-   * a 1 followed by 3-9 (no month 13-19), or a single digit followed by a separator, is a
-   * one-digit month: "4" -> "04/", "13" -> "01/3", "1/" -> "01/". The layout `fits` unless a
-   * typed month reads 00 or the year has more digits than it can (two, or four starting with
-   * 20): then withRoom refuses the digit typed. A two-digit month written with its separator
-   * ("13/34" pasted, or a 3 typed into "1/34") stays as written, for Pay to refuse, rather than
-   * be read as another date ("01/33"). Deleting never adds anything: Backspace after "12/"
-   * leaves "12".
+   * or a single digit followed by a separator, is a one-digit month: "4" -> "04/", "1/" -> "01/".
+   * A month that is none ("13", "00") stays as typed, for Pay to refuse: read as another
+   * ("13" as "01/3", or its second digit refused) it turned "13/34" typed key by key into
+   * "01/33", and "00/34" into "03/4", dates the person never typed that Pay then sent. The layout
+   * `fits` unless the year has more digits than it can (two, or four starting with 20): then
+   * withRoom refuses the digit typed. Deleting never adds anything: Backspace after "12/" leaves
+   * "12".
    */
   function layoutExpiry(value, caret, edit) {
     var deleting = isDeletion(edit);
@@ -259,7 +259,7 @@
       // (typed in front of the slash, they move on to the year, none lost).
       var digits = month + year;
       var first = digits.charAt(0);
-      if (!deleting && (first > '1' || (first === '1' && digits.charAt(1) > '2'))) {
+      if (!deleting && first > '1') {
         month = '0' + first;
         year = digits.slice(1);
         shift = 1;
@@ -269,7 +269,7 @@
       }
     }
     var yearDigits = year.slice(0, LONG_YEAR_PREFIX.length) === LONG_YEAR_PREFIX ? MAX_YEAR_DIGITS : 2;
-    var fits = (written || month !== '00') && year.length <= yearDigits;
+    var fits = year.length <= yearDigits;
     year = year.slice(0, yearDigits);
 
     var formatted;

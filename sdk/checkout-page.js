@@ -16,6 +16,7 @@
   var POLL_GIVE_UP_MS = 5 * 60 * 1000;
   var SUCCESS_NOTIFY_DELAY_MS = 1000; // let the customer see the tick before the modal closes
   var VPA_PATTERN = /^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$/;
+  var VPA_MAX_LENGTH = 255; // the API's limit (INVALID_VPA past it)
   // The API's refusals of a second payment on one order (CONTRACT §5).
   var ORDER_PAID = 'Order is already paid';
   var ORDER_IN_PROGRESS = 'Order has a payment in progress';
@@ -227,6 +228,7 @@
     // The field shows whitespace inside (checkout-fields.js): never paid as another ID.
     if (/\s/.test(vpa)) { return 'A UPI ID has no spaces: remove the space'; }
     if (!VPA_PATTERN.test(vpa)) { return 'Enter a valid UPI ID, like name@bank'; }
+    if (vpa.length > VPA_MAX_LENGTH) { return 'A UPI ID has at most ' + VPA_MAX_LENGTH + ' characters'; }
     return null;
   }
 

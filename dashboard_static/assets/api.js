@@ -388,14 +388,18 @@
     };
   }
 
-  /** Pagination state kept in the page's query string so a reload stays on the same page. */
+  var MAX_OFFSET = 10000; // the API's deepest offset (400 past it)
+
+  /** Pagination state kept in the page's query string so a reload stays on the same page; a
+   *  page past the API's deepest offset (an edited address) is the deepest one. */
   function pageState(defaultLimit) {
     var params = new URLSearchParams(global.location.search);
     var limit = parseInt(params.get("limit"), 10);
     var page = parseInt(params.get("page"), 10);
+    limit = [10, 25, 50, 100].indexOf(limit) >= 0 ? limit : defaultLimit || 10;
     return {
-      limit: [10, 25, 50, 100].indexOf(limit) >= 0 ? limit : defaultLimit || 10,
-      page: page > 0 ? page : 1,
+      limit: limit,
+      page: page > 0 ? Math.min(page, Math.floor(MAX_OFFSET / limit) + 1) : 1,
       save: function () {
         var next = new URLSearchParams(global.location.search);
         next.set("page", this.page);
@@ -415,7 +419,7 @@
     var last = Math.min(total, state.page * state.limit);
     info.textContent = total ? "Showing " + first + "–" + last + " of " + total : "No results";
     prev.disabled = state.page <= 1;
-    next.disabled = last >= total;
+    next.disabled = last >= total || state.page * state.limit > MAX_OFFSET;
     if (size) size.value = String(state.limit);
     if (!foot.dataset.bound) {
       foot.dataset.bound = "1";

@@ -8,6 +8,7 @@
   var PAGE = 10;
   var POLL_MS = 2000;
   var cursor = null; // the last event shown, to continue after
+  var listedType = ""; // the filter of the list shown: "Load more" continues that list
   var shown = 0;
   var openEvent = null;
   var timer = null;
@@ -29,7 +30,15 @@
   function load(more) {
     var body = P.byTestId("events-body");
     var button = P.byTestId("load-more-events-button");
-    var type = P.byTestId("event-type-filter").value;
+    if (more && !cursor) return Promise.resolve();
+    if (!more) {
+      // A new list is on its way: the one shown has nothing more to load (its cursor and
+      // filter would append another filter's events to it).
+      listedType = P.byTestId("event-type-filter").value;
+      cursor = null;
+      button.hidden = true;
+    }
+    var type = listedType;
     var params = { limit: PAGE, type: type || null, starting_after: more ? cursor : null };
     return listing(P.get("/api/v1/events", params), function (page) {
       var data = page.data || [];

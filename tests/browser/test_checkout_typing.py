@@ -96,8 +96,8 @@ FIELDS = {
             Row("12" + BACK + "3", "12/3"),
             Row("1234" + LEFT * 2 + BACK, "1/34", 1),  # Backspace just after the slash
             Row("1234" + LEFT * 2 + BACK + "1", "11/34", 3),
-            Row("13", "01/3"),  # no month 13: the month was 1
-            Row("00", "0"),  # no month 00: the second 0 is refused
+            Row("13/34", "13/34"),  # no month, shown as typed for Pay to refuse (not "01/33")
+            Row("00/34", "00/34"),  # (not "03/4")
             Row("12/345", "12/34"),  # a year has two digits...
             Row("12/203", "12/203"),  # ...or four when it starts with 20
             Row("1234" + HOME + RIGHT + "1", "12/34", 1),  # would push the 4 out: refused

@@ -348,6 +348,36 @@ def test_the_event_browser_shows_each_events_delivery_to_each_endpoint(page, mer
     assert page.locator(tid("webhook-endpoint")).count() == logs.count()
 
 
+def test_load_more_is_gone_while_a_new_filter_is_on_its_way(page, merchant):
+    """Choose a filter, and before its list arrives the old list's Load more is gone: clicked,
+    it appended the chosen type's events, read after the old list's last event, to the old
+    list (red-team rt3 F3), so a list filtered by one type showed every type."""
+    for _ in range(3):  # a dozen events or so: more than a page of 10
+        order = merchant.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
+        merchant.call(
+            "POST",
+            "/api/v1/payments",
+            json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
+        )
+    wait_until(
+        lambda: len(merchant.call("GET", "/api/v1/events?limit=100").json()["data"]) > 10,
+        message="fewer than 11 events recorded",
+    )
+    page.locator(tid("refresh-events-button")).click()
+    more = page.locator(tid("load-more-events-button"))
+    expect(more).to_be_visible()
+    held = []  # the filtered list, answered only when the test lets it
+    filtered = re.compile(r".*/api/v1/events\?.*type=payment\.success.*")
+    page.route(filtered, lambda route: held.append(route))
+    with page.expect_request(filtered):
+        page.locator(tid("event-type-filter")).select_option("payment.success")
+    expect(more).to_be_hidden()
+    answer_late(page, held, filtered)
+    page.unroute(filtered)
+    expect(page.locator(tid("event-type"))).to_have_text(["payment.success"] * 3)
+    expect(more).to_be_hidden()
+
+
 def test_a_late_answer_for_an_earlier_filter_does_not_replace_the_list(page, merchant):
     """Filter by one type, then at once by another: when the first answer comes back last, the
     list still shows the type the filter names."""

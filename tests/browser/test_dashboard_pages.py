@@ -252,6 +252,13 @@ def test_transactions_paginate(signed_in, stack):
     assert second_page and not set(second_page) & set(first_page)
     page.reload()  # the page number is kept in the address
     expect(page.locator(tid("page-info"))).to_have_text(f"Showing 11–{min(20, total)} of {total}")
+    # An address edited past the API's deepest offset (10 000) shows the last page, not an error
+    last = -(-total // 10)
+    page.goto(stack.dashboard + "/dashboard/transactions?page=1002&limit=10")
+    expect(page.locator(tid("page-info"))).to_have_text(
+        f"Showing {(last - 1) * 10 + 1}–{total} of {total}"
+    )
+    assert f"page={last}&" in page.url
 
 
 def test_next_clicked_while_a_refresh_is_on_its_way_shows_the_next_page(signed_in, stack):
@@ -283,6 +290,18 @@ def test_next_clicked_while_a_refresh_is_on_its_way_shows_the_next_page(signed_i
         assert shown == [p["id"] for p in second_page]
         expect(page.locator(tid("page-info"))).to_have_text(info)
         assert "page=2" in page.url
+
+
+def test_a_255_character_upi_id_keeps_the_table_inside_its_card(signed_in, stack):
+    """The longest UPI ID the API takes used to stretch the table to 2,169 px at 1,280."""
+    payment = pay(stack, 100, vpa="a" * 248 + "@okaxis")
+    page = signed_in
+    open_from_sidebar(page, "transactions")
+    expect(page.locator(tid("transaction-row", payment_id=payment["id"]))).to_be_visible()
+    wrap = page.locator(".table-wrap").first
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), wrap.evaluate(
+        "el => [el.scrollWidth, el.clientWidth]"
+    )
 
 
 def test_refund_a_successful_payment(signed_in, stack):

@@ -109,8 +109,12 @@ def test_client_side_validation_blocks_bad_input(page, stack):
         expect(page.locator(tid("vpa-error"))).to_be_visible()
         expect(page.locator(tid("vpa-input"))).to_have_attribute("aria-invalid", "true")
         expect(page.locator(tid("upi-form"))).to_be_visible()
+    # Pasted: 256 characters, past the API's 255 (the API's refusal was all a customer saw)
+    type_into(page.locator(tid("vpa-input")), "")
+    page.keyboard.insert_text("a" * 249 + "@okaxis")
+    page.locator(tid("pay-button")).click()
+    expect(page.locator(tid("vpa-error"))).to_have_text("A UPI ID has at most 255 characters")
 
-    # (Typing "13/30" no longer gives a bad month: 13 reads as month 1, "01/33".)
     enter_card(page, "4242 4242 4242 4241", expiry="01/20", cvv="12", name=" ")
     page.locator(tid("pay-button")).click()
     expect(page.locator(tid("card-number-error"))).to_have_text("Enter a valid card number")
@@ -122,7 +126,9 @@ def test_client_side_validation_blocks_bad_input(page, stack):
         ("card-number-input", "4242 4242 42", "card-number-error"),  # too short
         ("card-number-input", "4242424242424242424242", "card-number-error"),  # cut to 19, not Luhn
         ("expiry-input", "01/20", "expiry-error"),  # in the past
-        ("expiry-input", "12/203", "expiry-error"),  # three year digits (00 can't be typed)
+        ("expiry-input", "13/34", "expiry-error"),  # no month 13 (it was sent as 01/33)
+        ("expiry-input", "00/34", "expiry-error"),  # nor 00 (it was sent as 03/4)
+        ("expiry-input", "12/203", "expiry-error"),  # three year digits
         ("expiry-input", "12/3", "expiry-error"),  # one year digit
         ("cvv-input", "12a", "cvv-error"),  # the letter never shows: 2 digits
     ]

@@ -192,6 +192,17 @@ def test_hostile_bodies_are_refused_and_store_nothing(stack, shop, body):
     assert call(stack, shop, "GET", ENDPOINTS).json()["total"] == 0
 
 
+def test_a_refused_url_names_the_field_the_request_sent(stack, shop):
+    """An endpoint's URL is `url`; the merchant's default is `webhook_url` (red-team rt3: the
+    endpoint dialog said "webhook_url must ...")."""
+    made = call(
+        stack, shop, "POST", ENDPOINTS, json={"url": "javascript:alert(1)", "enabled_events": ["*"]}
+    )
+    assert error(made, 400, "BAD_REQUEST_ERROR").startswith("url must ")
+    config = call(stack, shop, "PUT", "/api/v1/webhooks/config", json={"webhook_url": "ftp://x"})
+    assert error(config, 400, "BAD_REQUEST_ERROR").startswith("webhook_url must ")
+
+
 def test_events_reach_every_endpoint_that_takes_them_next_to_the_events_api(stack, shop, receivers):
     everything, successes = receivers
     a = add(stack, shop, everything.url)

@@ -188,33 +188,32 @@ test('expiry: 12/34, 1234, 12 / 34 and 12/2034 all read as the person meant', ()
   }
 });
 
-test('expiry: a month over 12 is a one-digit month; 00 is not a month', () => {
+test('expiry: a month over 12, or 00, stays as typed for Pay to refuse; never read as another date', () => {
   const expiry = fields.formatExpiry;
   for (const [keys, shown] of [
-    ['13', '01/3'], // "1" then "3": 13 is no month, so the month was 1
-    ['19', '01/9'],
-    ['1334', '01/33'], // the 4 would make a three-digit year: refused
+    ['13', '13/'], // no month: shown as typed, Pay says so (it was read as "01/3")
+    ['19', '19/'],
+    ['13/34', '13/34'], // typed key by key (it became "01/33": a 3 invented, the 4 lost)
+    ['1334', '13/34'],
     ['10', '10/'],
     ['11', '11/'],
-    ['00', '0'], // the second 0 is refused
-    ['0012', '01/2'],
+    ['00', '00/'], // (the second 0 was refused, and "00/34" became "03/4")
+    ['00/34', '00/34'],
+    ['0012', '00/12'],
     ['09', '09/'],
-    ['13/34', '01/33'], // as typed: the month was 1; the slash typed after the 3 is nothing
   ]) {
     assert.deepEqual(typed(expiry, keys), { value: shown, caret: shown.length },
       `typing ${JSON.stringify(keys)}`);
   }
-  // Typed in front of the slash, a digit that makes the month over 12 would push a digit out
-  // of a full year: refused, the caret stays.
+  // Typed in front of the slash, a digit that would push a digit out of a full year: refused,
+  // the caret stays.
   assert.deepEqual(field(expiry).type('1').type('/').type('34').caretAt(1).type('3').state,
     { value: '01/34', caret: 1 });
-  // A month written with its own slash stays as written (Pay refuses it): never read as another
-  // date, as "13/34" read as 01/33 would be.
+  // A month written with its own slash stays as written (Pay refuses it).
   assert.deepEqual(field(expiry, '1/34', 1).type('3').state, { value: '13/34', caret: 3 });
   assert.deepEqual(field(expiry).paste('13/34').state, { value: '13/34', caret: 5 });
   assert.deepEqual(field(expiry).autofill('00/34').state, { value: '00/34', caret: 5 });
-  // Pasted without a slash, the typing rules hold.
-  assert.deepEqual(field(expiry).paste('1334').state, { value: '01/33', caret: 5 });
+  assert.deepEqual(field(expiry).paste('1334').state, { value: '13/34', caret: 5 });
 });
 
 test('expiry: a year has two digits, or four when it starts with 20; no digit is pushed out', () => {
@@ -367,21 +366,22 @@ test('UPI ID: paste, drop and autofill are trimmed at both ends, never joined ac
     { value: 'name@ bank', caret: 10 });
 });
 
-/** The rules every expiry shown obeys: MM/ with a month 01-12, a year of at most two digits
+/** The rules every expiry shown obeys: MM/ with a month 0x or 1x (a first digit 2-9 is a
+ * one-digit month; 00 and 13-19 stay as typed for Pay to refuse), a year of at most two digits
  * (four when it starts with 20), or a single month digit on the way. */
 function assertExpiryRules(value, why) {
   const match = /^(\d{0,2})(?:\/(\d*))?$/.exec(value);
   assert.ok(match, `${why}: ${value}`);
   const [, month, year = ''] = match;
   if (month.length === 2) {
-    assert.ok(month >= '01' && month <= '12', `${why}: month ${month}`);
+    assert.ok(month >= '00' && month <= '19', `${why}: month ${month}`);
   }
   assert.ok(year.length <= (year.startsWith('20') ? 4 : 2), `${why}: year ${year}`);
 }
 
 test('no digit is ever lost: every sequence of digits typed key by key', () => {
   // Every 5-digit expiry sequence: each key is either taken (its digit shown after those
-  // before it; a 0 may pad a one-digit month) or refused with the field unchanged; what shows
+  // before it; a 0 may pad a month 2-9) or refused with the field unchanged; what shows
   // obeys the rules; a valid MMYY is never refused.
   for (let n = 0; n < 100000; n++) {
     const keys = String(n).padStart(5, '0');
@@ -396,7 +396,10 @@ test('no digit is ever lost: every sequence of digits typed key by key', () => {
         taken += key;
       }
       const digits = f.state.value.replace(/\D/g, '');
-      assert.ok(digits === taken || digits === '0' + taken, `typing ${keys} showed ${f.state.value}`);
+      // A 0 pads only a month that cannot have two digits (2-9): "13" read as "01/3" was a date
+      // the person never typed.
+      assert.ok(digits === taken || (digits === '0' + taken && taken[0] >= '2'),
+        `typing ${keys} showed ${f.state.value}`);
       assert.equal(f.state.caret, f.state.value.length, `typing ${keys}: caret in ${f.state.value}`);
       assertExpiryRules(f.state.value, `typing ${keys}`);
     }

@@ -96,8 +96,11 @@ class WebhookTarget:
         return self.host if self.scheme == "https" else None
 
 
+URL_FIELD = "webhook_url"  # the field refusals name, unless check_url is told another
+
+
 def _refuse(reason: str) -> BadRequest:
-    return BadRequest(f"webhook_url {reason}")
+    return BadRequest(f"{URL_FIELD} {reason}")
 
 
 def _authority(url: str) -> str:
@@ -264,12 +267,23 @@ def resolve_target(
     return addresses[0]
 
 
-def check_url(url: object, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> str:
-    """`url` if it may receive webhooks (as saved by the merchant); BadRequest otherwise.
+def check_url(
+    url: object,
+    allow_private: bool,
+    resolve: Resolver = socket.getaddrinfo,
+    field: str = URL_FIELD,
+) -> str:
+    """`url` if it may receive webhooks (as saved by the merchant); BadRequest otherwise, naming
+    the request's `field`.
 
     With private targets allowed the host is not resolved here (a local receiver may not be
     up yet); every delivery resolves and checks again anyway."""
-    target = parse_target(url)
-    if not allow_private:
-        resolve_target(target, allow_private, resolve)
+    try:
+        target = parse_target(url)
+        if not allow_private:
+            resolve_target(target, allow_private, resolve)
+    except BadRequest as refused:
+        if field == URL_FIELD:
+            raise
+        raise BadRequest(field + refused.description.removeprefix(URL_FIELD)) from None
     return url  # type: ignore[return-value] - parse_target proved it is a str

@@ -153,8 +153,8 @@ class WebhookEndpointService:
                 return endpoint
         raise NotFound(NOT_FOUND)
 
-    def _url(self, raw: str) -> str:
-        return check_url(raw, self.settings.webhook_allow_private_targets)
+    def _url(self, raw: str, field: str = "url") -> str:
+        return check_url(raw, self.settings.webhook_allow_private_targets, field=field)
 
     # ------------------------------------------------------------------ reads
     def list(self, merchant: MerchantModel) -> dict:
@@ -289,7 +289,7 @@ class WebhookEndpointService:
         """The legacy `PUT webhooks/config`: give the merchant a default endpoint at `url`
         (checked by the URL policy), change it, or remove it (None). A new default endpoint
         needs room within MAX_ENDPOINTS, as a new endpoint does."""
-        url = self._url(url) if url is not None else None
+        url = self._url(url, "webhook_url") if url is not None else None
         current = self.merchants.get(merchant.id) or merchant
         try:
             self.repo.set_default_url(current, url, clock.iso(), MAX_ENDPOINTS)
