@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import time
 from datetime import datetime
 
@@ -171,3 +172,185 @@ def test_test_webhooks_are_limited_to_60_a_minute_per_merchant(stack, account):
     requests.put(
         stack.api + "/api/v1/webhooks/config", headers=other, json={"webhook_url": None}, timeout=10
     )
+
+
+# ------------------------------------------------------------------ several rolls in a row
+# Each roll promises the secret it replaces until its own `previous_secret_expires_at`; a later
+# roll never shortens that promise, `expire_previous_in: 0` revokes every previous secret, and at
+# most 5 secrets sign at once (a roll past that is refused and changes nothing).
+ENDPOINTS = "/api/v1/webhook_endpoints"
+REGENERATE = "/api/v1/webhooks/secret/regenerate"
+
+
+def regenerate(stack, headers, overlap: int) -> dict:
+    response = post(stack, REGENERATE, headers, json={"expire_previous_in": overlap})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def deliver(stack, headers, receiver, endpoint_id: str | None = None):
+    """Send a test webhook (to `endpoint_id` or the default endpoint) and return what arrived."""
+    seen = len(receiver.deliveries)
+    body = {"endpoint_id": endpoint_id} if endpoint_id else None
+    sent = post(stack, "/api/v1/webhooks/test", headers, json=body)
+    assert sent.status_code == 202, sent.text
+    assert wait_for(lambda: len(receiver.deliveries) > seen, 10)
+    return receiver.deliveries[seen]
+
+
+def signs(delivery, secret: str) -> bool:
+    try:
+        Webhook(secret).verify(delivery.body, delivery.headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def legacy_is(delivery, secret: str) -> bool:
+    expected = hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
+    return delivery.headers["x-webhook-signature"] == expected
+
+
+def at(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_three_rolls_keep_every_promised_secret_signing(stack, account, receiver):
+    s0 = receiver.secret
+    first = regenerate(stack, account, 3600)
+    second = regenerate(stack, account, 3600)
+    third = regenerate(stack, account, 3600)
+    a, b, c = first["webhook_secret"], second["webhook_secret"], third["webhook_secret"]
+    assert len({s0, a, b, c}) == 4
+    # each answer names the expiry of the secret it just replaced
+    assert at(first["previous_secret_expires_at"]) < at(second["previous_secret_expires_at"])
+    assert (
+        config(stack, account)["previous_secret_expires_at"] == third["previous_secret_expires_at"]
+    )
+
+    delivery = deliver(stack, account, receiver)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 4
+    assert all(signs(delivery, secret) for secret in (c, b, a, s0))
+    assert legacy_is(delivery, c)  # X-Webhook-Signature: the newest only
+    assert not signs(delivery, "whsec_" + "A" * 43 + "=")
+
+
+def test_a_later_shorter_overlap_ends_only_the_secret_it_replaced(stack, account, receiver):
+    s0 = receiver.secret
+    a = regenerate(stack, account, 3600)["webhook_secret"]
+    second = regenerate(stack, account, 2)  # A is promised 2 s only
+    b = second["webhook_secret"]
+    c = regenerate(stack, account, 3600)["webhook_secret"]
+    time.sleep(max(0.0, at(second["previous_secret_expires_at"]) + 1.1 - time.time()))
+
+    delivery = deliver(stack, account, receiver)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 3
+    assert signs(delivery, c) and signs(delivery, b)
+    assert signs(delivery, s0)  # still within the hour the first roll promised
+    assert not signs(delivery, a)
+
+
+def test_expire_previous_in_zero_revokes_every_previous_secret(stack, account, receiver):
+    old = [receiver.secret] + [regenerate(stack, account, 3600)["webhook_secret"] for _ in "ab"]
+    revoked = regenerate(stack, account, 0)
+    assert config(stack, account)["previous_secret_expires_at"] is None
+    delivery = deliver(stack, account, receiver)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 1
+    assert signs(delivery, revoked["webhook_secret"])
+    assert not any(signs(delivery, secret) for secret in old)
+
+
+def test_a_roll_past_five_signing_secrets_is_refused_and_changes_nothing(stack, account, receiver):
+    made = [receiver.secret] + [regenerate(stack, account, 3600)["webhook_secret"] for _ in "abcd"]
+    before = config(stack, account)
+    refused = post(stack, REGENERATE, account, json={"expire_previous_in": 3600})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert "expire_previous_in" in refused.json()["error"]["description"]
+    assert config(stack, account) == before
+    delivery = deliver(stack, account, receiver)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 5
+    assert all(signs(delivery, secret) for secret in made)
+    assert legacy_is(delivery, made[-1])
+    # revoking stays possible at the cap
+    assert regenerate(stack, account, 0)["previous_secret_expires_at"]
+
+
+def concurrently(*calls):
+    results: list = [None] * len(calls)
+    gate = threading.Barrier(len(calls))
+
+    def run(n, call):
+        gate.wait()
+        results[n] = call()
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_concurrent_rolls_lose_no_secret(stack, account, receiver):
+    s0 = receiver.secret
+    roll = lambda: post(stack, REGENERATE, account, json={"expire_previous_in": 3600})  # noqa: E731
+    answers = concurrently(roll, roll)
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    x, y = (r.json()["webhook_secret"] for r in answers)
+    assert config(stack, account)["webhook_secret"] in (x, y)
+    delivery = deliver(stack, account, receiver)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 3
+    assert all(signs(delivery, secret) for secret in (s0, x, y))
+
+
+def test_two_concurrent_rolls_at_the_cap_never_exceed_it(stack, account, receiver):
+    made = [receiver.secret] + [regenerate(stack, account, 3600)["webhook_secret"] for _ in "abc"]
+    roll = lambda: post(stack, REGENERATE, account, json={"expire_previous_in": 3600})  # noqa: E731
+    answers = concurrently(roll, roll)
+    assert sorted(r.status_code for r in answers) == [200, 400], [r.text for r in answers]
+    (won,) = (r.json()["webhook_secret"] for r in answers if r.status_code == 200)
+    assert config(stack, account)["webhook_secret"] == won
+    delivery = deliver(stack, account, receiver)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 5
+    assert all(signs(delivery, secret) for secret in (*made, won))
+
+
+def test_an_endpoint_roll_keeps_every_promise_with_the_same_rules(stack, account, receiver):
+    made = requests.post(
+        stack.api + ENDPOINTS,
+        headers=account,
+        json={"url": receiver.url, "enabled_events": ["*"]},
+        timeout=10,
+    )
+    assert made.status_code in (200, 201), made.text
+    endpoint = made.json()
+    path = f"{ENDPOINTS}/{endpoint['id']}/secret/roll"
+
+    def roll(overlap: int):
+        return post(stack, path, account, json={"expire_previous_in": overlap})
+
+    secrets = [endpoint["secret"]]
+    for _ in range(3):
+        rolled = roll(3600)
+        assert rolled.status_code == 200, rolled.text
+        secrets.append(rolled.json()["secret"])
+    delivery = deliver(stack, account, receiver, endpoint["id"])
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 4
+    assert all(signs(delivery, secret) for secret in secrets)
+    assert legacy_is(delivery, secrets[-1])
+
+    # two at once with room for one: one wins, one is refused, the cap holds
+    answers = concurrently(lambda: roll(3600), lambda: roll(3600))
+    assert sorted(r.status_code for r in answers) == [200, 400], [r.text for r in answers]
+    (won,) = (r.json()["secret"] for r in answers if r.status_code == 200)
+    delivery = deliver(stack, account, receiver, endpoint["id"])
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 5
+    assert all(signs(delivery, secret) for secret in (*secrets, won))
+
+    revoked = roll(0)
+    assert revoked.status_code == 200 and revoked.json()["previous_secret_expires_at"] is None
+    delivery = deliver(stack, account, receiver, endpoint["id"])
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 1
+    assert signs(delivery, revoked.json()["secret"])
+    assert not any(signs(delivery, secret) for secret in (*secrets, won))

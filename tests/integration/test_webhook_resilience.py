@@ -275,7 +275,12 @@ def test_regenerate_with_no_overlap_and_two_rolls_in_a_row(receiver):
         Webhook(first).verify(delivery.body, delivery.headers)
 
 
-def test_concurrent_regenerates_leave_one_current_and_its_predecessor_as_previous():
+def test_concurrent_regenerates_lose_no_secret_and_never_pass_the_cap():
+    """Five rolls at once from one secret: at most four fit (five secrets sign at once); every
+    roll that answered keeps its secret signing, each predecessor keeps its own expiry."""
+    from paygate.db.webhook_endpoints import merchant_secrets
+    from paygate.signing import MAX_SIGNING_SECRETS
+
     svc = services()
     merchant = new_merchant()
     original = merchant.webhook_secret
@@ -284,7 +289,7 @@ def test_concurrent_regenerates_leave_one_current_and_its_predecessor_as_previou
     def roll():
         try:
             results.append(svc.webhooks.regenerate_secret(merchant, None)["webhook_secret"])
-        except Exception as exc:  # a lost race may answer 'try again', never corrupt
+        except Exception as exc:  # a lost race or the cap may answer 400, never corrupt
             errors.append(exc)
 
     threads = [threading.Thread(target=roll) for _ in range(5)]
@@ -294,9 +299,10 @@ def test_concurrent_regenerates_leave_one_current_and_its_predecessor_as_previou
         thread.join()
     stored = svc.merchants.repo.get(merchant.id)
     assert stored.webhook_secret in results
-    chain = {original, *results}
-    assert stored.webhook_previous_secret in chain - {stored.webhook_secret}
-    assert all(e.code == "BAD_REQUEST_ERROR" for e in errors)
+    in_use = merchant_secrets(stored).in_use(time.time())
+    assert set(in_use) == {original, *results} and len(in_use) == len(results) + 1
+    assert len(in_use) <= MAX_SIGNING_SECRETS and len(results) + len(errors) == 5
+    assert errors and all(e.code == "BAD_REQUEST_ERROR" for e in errors)
 
 
 # ------------------------------------------------------------------ test-webhook rate limit
@@ -320,3 +326,29 @@ def test_test_webhooks_are_limited_per_merchant():
     with pytest.raises(BadRequest):  # another merchant is not limited
         svc.webhooks.send_test(other)
     assert limiter.limit == 60 and limiter.window_seconds == 60
+
+
+def test_a_record_rolled_before_the_list_of_secrets_keeps_its_promise():
+    """A merchant rolled by the older code (one previous secret in two attributes) keeps that
+    secret signing until its expiry, through the next roll too, which stores the list only."""
+    from paygate import security
+    from paygate.db.models import MerchantModel
+    from paygate.db.webhook_endpoints import merchant_secrets
+
+    svc = services()
+    merchant = new_merchant()
+    older, expires = security.new_webhook_secret(), time.time() + 3600
+    MerchantModel(id=merchant.id).update(
+        actions=[
+            MerchantModel.webhook_previous_secret.set(older),
+            MerchantModel.webhook_previous_secret_expires_at.set(expires),
+        ]
+    )
+    stored = svc.merchants.repo.get(merchant.id)
+    assert merchant_secrets(stored).in_use(time.time()) == (merchant.webhook_secret, older)
+    new = svc.webhooks.regenerate_secret(stored, {"expire_previous_in": 60})["webhook_secret"]
+    stored = svc.merchants.repo.get(merchant.id)
+    assert merchant_secrets(stored).in_use(time.time()) == (new, merchant.webhook_secret, older)
+    assert stored.webhook_previous_secret is None
+    assert stored.webhook_previous_secret_expires_at is None
+    assert abs(stored.webhook_previous_secrets[1].expires_at - expires) < 1e-3

@@ -104,12 +104,76 @@ def test_after_the_overlap_only_the_new_secret_signs():
     assert verify_standard(BODY, lowered, new) and not verify_standard(BODY, lowered, old)
 
 
-def test_a_zero_overlap_drops_the_old_secret_at_once_and_a_second_roll_keeps_one_previous():
+def test_a_zero_overlap_revokes_every_previous_secret_at_once():
     old, new, secrets = rolled_secrets(overlap=0, now=1_700_000_000)
-    assert secrets.in_use(1_699_999_999) == (new,) and secrets.previous is None
+    assert secrets.in_use(1_699_999_999) == (new,) and secrets.previous == ()
     newest = security.new_webhook_secret()
     again = secrets.rolled(newest, 600, 1_700_000_100)
-    assert again.in_use(1_700_000_200) == (newest, new)  # `old` is gone for good
+    assert again.in_use(1_700_000_200) == (newest, new)  # `old` was revoked for good
+    revoked = again.rolled(security.new_webhook_secret(), 0, 1_700_000_300)
+    assert len(revoked.in_use(1_700_000_300)) == 1 and revoked.previous == ()
+    assert revoked.previous_expires_at(1_700_000_300) is None
+
+
+# ------------------------------------------------------------------ several rolls in a row
+def roll_chain(*overlaps: int, start: float = 1_700_000_000, step: float = 10):
+    """Roll a fresh secret once per overlap, `step` seconds apart: (secrets, every secret
+    oldest first, the time of each roll)."""
+    from paygate.signing import SigningSecrets
+
+    made = [security.new_webhook_secret()]
+    secrets, times = SigningSecrets(made[0]), []
+    for n, overlap in enumerate(overlaps):
+        made.append(security.new_webhook_secret())
+        times.append(start + n * step)
+        secrets = secrets.rolled(made[-1], overlap, times[-1])
+    return secrets, made, times
+
+
+def test_a_roll_never_shortens_the_promise_made_to_an_older_secret():
+    secrets, (s0, a, b, c), (t1, t2, t3) = roll_chain(3600, 3600, 3600, start=clock.unix() - 30)
+    # every secret signs, newest first, each until its own promised expiry
+    assert secrets.in_use(t3) == (c, b, a, s0)
+    assert secrets.in_use(t1 + 3599) == (c, b, a, s0)
+    assert secrets.in_use(t1 + 3600) == (c, b, a)  # S0's promise (first roll) is over
+    assert secrets.in_use(t2 + 3600) == (c, b)
+    assert secrets.in_use(t3 + 3600) == (c,)
+    # what a delivery carries: one signature per secret in use; the legacy header the newest
+    headers = webhook_headers(BODY, secrets, "evt_1", int(t3))
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert len(headers["webhook-signature"].split(" ")) == 4
+    for secret in (s0, a, b, c):
+        assert Webhook(secret).verify(BODY, headers)["id"] == "evt_1"
+    assert verify_legacy(BODY, lowered, c) and not verify_legacy(BODY, lowered, [s0, a, b])
+
+
+def test_a_shorter_later_overlap_ends_only_the_secret_it_replaced():
+    secrets, (s0, a, b, c), (t1, t2, t3) = roll_chain(3600, 5, 3600, step=1)
+    assert secrets.in_use(t3) == (c, b, a, s0)
+    assert secrets.in_use(t2 + 5) == (c, b, s0)  # A's own 5 s are over, S0 still promised
+    assert secrets.previous_expires_at(t3) == t3 + 3600  # the secret just replaced (B)
+
+
+def test_expired_previous_secrets_are_dropped_when_rolling():
+    secrets, (s0, a, b), (t1, t2) = roll_chain(60, 3600, step=100)
+    assert [p.secret for p in secrets.previous] == [a]  # S0 had expired at the second roll
+    assert secrets.previous[0].expires_at == t2 + 3600
+
+
+def test_at_most_five_secrets_sign_and_a_roll_past_that_is_refused():
+    from paygate.errors import BadRequest
+    from paygate.signing import MAX_SIGNING_SECRETS
+
+    assert MAX_SIGNING_SECRETS == 5
+    secrets, made, times = roll_chain(3600, 3600, 3600, 3600)
+    assert secrets.in_use(times[-1]) == tuple(reversed(made))
+    with pytest.raises(BadRequest) as refused:
+        secrets.rolled(security.new_webhook_secret(), 3600, times[-1] + 1)
+    assert "expire_previous_in" in refused.value.description
+    # revoking is always possible, and once one promise is over there is room again
+    assert len(secrets.rolled(security.new_webhook_secret(), 0, times[-1]).in_use(times[-1])) == 1
+    later = secrets.rolled(security.new_webhook_secret(), 3600, times[0] + 3600)
+    assert len(later.in_use(times[0] + 3600)) == 5 and made[0] not in later.in_use(times[0] + 3600)
 
 
 def test_a_legacy_previous_secret_adds_no_standard_signature():

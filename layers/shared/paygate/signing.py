@@ -9,31 +9,61 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from paygate.errors import BadRequest
+
 MAX_OVERLAP_SECONDS = 7 * 24 * 3600
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
+# Secrets that may sign one delivery at once, the current one included: each adds a signature
+# to every delivery, so rolls during overlaps cannot grow the header without bound.
+MAX_SIGNING_SECRETS = 5
+TOO_MANY_SECRETS = (
+    f"At most {MAX_SIGNING_SECRETS} webhook secrets sign at once (the current one and those "
+    "still in their overlap); wait until an older one expires, or roll with "
+    '"expire_previous_in": 0 to revoke every previous secret now'
+)
+
+
+@dataclass(frozen=True)
+class PreviousSecret:
+    """A replaced secret that still signs until `expires_at` (unix seconds), as promised by
+    the roll that replaced it."""
+
+    secret: str
+    expires_at: float
 
 
 @dataclass(frozen=True)
 class SigningSecrets:
-    """The secrets one webhook endpoint signs with: `current`, and until `previous_expires_at`
-    (unix seconds) the secret it replaced, so receivers can roll without downtime."""
+    """The secrets one webhook endpoint signs with: `current`, and the secrets it replaced
+    (`previous`, newest first), each until the expiry its roll promised, so receivers can roll
+    without downtime. A roll never shortens a promise already made, except a revocation."""
 
     current: str
-    previous: str | None = None
-    previous_expires_at: float | None = None
+    previous: tuple[PreviousSecret, ...] = ()
 
     def in_use(self, now: float) -> tuple[str, ...]:
-        """The secrets that sign a delivery made at `now`, the current one first."""
-        if self.previous and self.previous_expires_at and now < self.previous_expires_at:
-            return (self.current, self.previous)
-        return (self.current,)
+        """The secrets that sign a delivery made at `now`, newest first."""
+        return (self.current, *(p.secret for p in self._valid(now)))
+
+    def previous_expires_at(self, now: float) -> float | None:
+        """When the newest previous secret still signing at `now` stops; None if none does."""
+        valid = self._valid(now)
+        return valid[0].expires_at if valid else None
 
     def rolled(self, new_secret: str, overlap_seconds: int, now: float) -> SigningSecrets:
-        """After a rotation at `now`: `new_secret` signs, and the current one also signs for
-        `overlap_seconds` more (an older previous secret is dropped). No overlap keeps none."""
+        """After a rotation at `now`: `new_secret` signs, the current one also signs for
+        `overlap_seconds` more, and every previous secret keeps its own expiry (expired ones
+        are dropped). No overlap revokes every previous secret. BadRequest when more than
+        MAX_SIGNING_SECRETS would sign at once."""
         if overlap_seconds <= 0:
             return SigningSecrets(new_secret)
-        return SigningSecrets(new_secret, self.current, now + overlap_seconds)
+        previous = (PreviousSecret(self.current, now + overlap_seconds), *self._valid(now))
+        if 1 + len(previous) > MAX_SIGNING_SECRETS:
+            raise BadRequest(TOO_MANY_SECRETS)
+        return SigningSecrets(new_secret, previous)
+
+    def _valid(self, now: float) -> tuple[PreviousSecret, ...]:
+        return tuple(p for p in self.previous if p.secret and now < p.expires_at)
 
 
 def legacy_signature(body: bytes, secret: str) -> str:
@@ -65,8 +95,8 @@ def webhook_headers(
     body: bytes, secrets: SigningSecrets | str, event_id: str, timestamp: int
 ) -> dict[str, str]:
     """Every header of one delivery attempt made at `timestamp`. `X-Webhook-Signature` uses the
-    current secret; `webhook-signature` carries one `v1,` signature per secret in use
-    (space-separated, as Standard Webhooks allows), so either secret verifies during a roll."""
+    current secret; `webhook-signature` carries one `v1,` signature per secret in use, newest
+    first (space-separated, as Standard Webhooks allows), so any of them verifies during a roll."""
     if isinstance(secrets, str):
         secrets = SigningSecrets(secrets)
     headers = {

@@ -10,6 +10,7 @@ from paygate import clock
 from paygate.db.connection import shared_connection
 from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import MerchantModel
+from paygate.db.webhook_endpoints import secrets_actions
 from paygate.signing import SigningSecrets
 
 
@@ -111,15 +112,10 @@ class MerchantRepository:
         rotations at once never keep a secret nobody was given); False when one did."""
         version = merchant.webhook_rotations
         actions = [
-            MerchantModel.webhook_secret.set(secrets.current),
+            *secrets_actions(MerchantModel, secrets, prefix="webhook_"),
             MerchantModel.webhook_rotations.set(int(version or 0) + 1),
             MerchantModel.updated_at.set(clock.iso()),
         ]
-        for attribute, value in (
-            (MerchantModel.webhook_previous_secret, secrets.previous),
-            (MerchantModel.webhook_previous_secret_expires_at, secrets.previous_expires_at),
-        ):
-            actions.append(attribute.remove() if value is None else attribute.set(value))
         condition = MerchantModel.id.exists() & (
             MerchantModel.webhook_rotations.does_not_exist()
             if version is None

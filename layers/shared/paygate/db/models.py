@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -23,6 +24,13 @@ class _Meta:
     # Botocore's default pool of 10 starves a threaded API server under load.
     max_pool_connections = 64
     max_retry_attempts = 3
+
+
+class PreviousSecretMap(MapAttribute):
+    """A rolled webhook secret that still signs until `expires_at` (unix seconds)."""
+
+    secret = UnicodeAttribute()
+    expires_at = NumberAttribute()
 
 
 class MerchantByApiKey(GlobalSecondaryIndex):
@@ -53,7 +61,10 @@ class MerchantModel(Model):
     api_key = UnicodeAttribute(null=True)
     api_secret = UnicodeAttribute(null=True)
     webhook_secret = UnicodeAttribute(null=True)
-    # A rotation's overlap: the replaced secret still signs until this time (unix seconds).
+    # Rotations' overlaps: every replaced secret still signing, newest first, each with the
+    # expiry its roll promised. The single-secret pair before it is still read (older records)
+    # and removed by the next roll.
+    webhook_previous_secrets = ListAttribute(of=PreviousSecretMap, null=True)
     webhook_previous_secret = UnicodeAttribute(null=True)
     webhook_previous_secret_expires_at = NumberAttribute(null=True)
     webhook_rotations = NumberAttribute(null=True)  # how many rolls: their optimistic lock
@@ -342,7 +353,8 @@ class WebhookEndpointModel(Model):
     description = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="enabled")
     secret = UnicodeAttribute()
-    previous_secret = UnicodeAttribute(null=True)
+    previous_secrets = ListAttribute(of=PreviousSecretMap, null=True)  # as on MerchantModel
+    previous_secret = UnicodeAttribute(null=True)  # the older single pair, read only
     previous_secret_expires_at = NumberAttribute(null=True)
     rotations = NumberAttribute(default=0)  # how many rolls: their optimistic lock
     created_at = UnicodeAttribute()

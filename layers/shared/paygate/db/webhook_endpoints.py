@@ -18,14 +18,19 @@ from pynamodb.transactions import TransactWrite
 
 from paygate.db.connection import shared_connection
 from paygate.db.errors import ConditionFailed, storage_errors
-from paygate.db.models import EventModel, MerchantModel, WebhookEndpointModel
+from paygate.db.models import (
+    EventModel,
+    MerchantModel,
+    PreviousSecretMap,
+    WebhookEndpointModel,
+)
 from paygate.domain.webhook_endpoints import (
     ALL_EVENTS,
     DISABLED_FAILING,
     Endpoint,
     default_endpoint_id,
 )
-from paygate.signing import SigningSecrets
+from paygate.signing import PreviousSecret, SigningSecrets
 
 # The default endpoint's fields, as attributes of the merchant record.
 DEFAULT_ATTRIBUTES = {
@@ -56,13 +61,37 @@ def _number(value) -> float | None:
     return float(value) if value is not None else None
 
 
+def stored_secrets(current, previous, legacy_secret, legacy_expires_at) -> SigningSecrets:
+    """Signing secrets from a record's attributes: its list of previous secrets (newest first)
+    and, on records rolled before that list existed, the single previous secret."""
+    kept = tuple(PreviousSecret(p.secret, float(p.expires_at)) for p in previous or ())
+    if legacy_secret and legacy_expires_at is not None:
+        kept += (PreviousSecret(legacy_secret, float(legacy_expires_at)),)
+    return SigningSecrets(current or "", kept)
+
+
+def secrets_actions(model, secrets: SigningSecrets, prefix: str = "") -> list:
+    """Update actions storing `secrets` on a merchant (`prefix` "webhook_") or endpoint row,
+    dropping the older single previous secret."""
+    previous = [
+        PreviousSecretMap(secret=p.secret, expires_at=p.expires_at) for p in secrets.previous
+    ]
+    return [
+        getattr(model, prefix + "secret").set(secrets.current),
+        _set_or_remove(getattr(model, prefix + "previous_secrets"), previous or None),
+        getattr(model, prefix + "previous_secret").remove(),
+        getattr(model, prefix + "previous_secret_expires_at").remove(),
+    ]
+
+
 def merchant_secrets(merchant: MerchantModel) -> SigningSecrets:
     """The secrets of the merchant's own webhook secret (the default endpoint's), which exist
     with or without a URL."""
-    return SigningSecrets(
-        merchant.webhook_secret or "",
+    return stored_secrets(
+        merchant.webhook_secret,
+        merchant.webhook_previous_secrets,
         merchant.webhook_previous_secret,
-        _number(merchant.webhook_previous_secret_expires_at),
+        merchant.webhook_previous_secret_expires_at,
     )
 
 
@@ -97,8 +126,8 @@ def _endpoint(row: WebhookEndpointModel) -> Endpoint:
         enabled_events=tuple(row.enabled_events or ()),
         description=row.description,
         status=row.status or "enabled",
-        secrets=SigningSecrets(
-            row.secret, row.previous_secret, _number(row.previous_secret_expires_at)
+        secrets=stored_secrets(
+            row.secret, row.previous_secrets, row.previous_secret, row.previous_secret_expires_at
         ),
         rotations=int(row.rotations or 0),
         created_at=row.created_at,
@@ -282,11 +311,7 @@ class WebhookEndpointRepository:
         False when one did (or the endpoint is gone)."""
         row = WebhookEndpointModel(merchant_id=endpoint.merchant_id, id=endpoint.id)
         actions = [
-            WebhookEndpointModel.secret.set(secrets.current),
-            _set_or_remove(WebhookEndpointModel.previous_secret, secrets.previous),
-            _set_or_remove(
-                WebhookEndpointModel.previous_secret_expires_at, secrets.previous_expires_at
-            ),
+            *secrets_actions(WebhookEndpointModel, secrets),
             WebhookEndpointModel.rotations.set(endpoint.rotations + 1),
             WebhookEndpointModel.updated_at.set(at),
         ]

@@ -55,7 +55,6 @@ def iso_at(epoch: float | None) -> str | None:
 def endpoint_view(endpoint: Endpoint, secret: bool = False, now: float | None = None) -> dict:
     """An endpoint as the API shows it; its signing secret only when just made (create, roll)."""
     now = time.time() if now is None else now
-    rolling = len(endpoint.secrets.in_use(now)) > 1
     view = {
         "id": endpoint.id,
         "url": endpoint.url,
@@ -68,9 +67,7 @@ def endpoint_view(endpoint: Endpoint, secret: bool = False, now: float | None = 
         "disabled_at": endpoint.disabled_at if not endpoint.enabled else None,
         "disabled_reason": endpoint.disabled_reason if not endpoint.enabled else None,
         "failing_since": iso_at(endpoint.failing_since),
-        "previous_secret_expires_at": (
-            iso_at(endpoint.secrets.previous_expires_at) if rolling else None
-        ),
+        "previous_secret_expires_at": iso_at(endpoint.secrets.previous_expires_at(now)),
     }
     if secret:
         view["secret"] = endpoint.secrets.current
@@ -300,7 +297,9 @@ class WebhookEndpointService:
     # ------------------------------------------------------------------ secrets
     def roll_secret(self, merchant: MerchantModel, endpoint_id: str, body: object) -> dict:
         """A new secret for the endpoint; the one it replaces keeps signing for
-        `expire_previous_in` seconds (default 24 h), exactly as the legacy regenerate."""
+        `expire_previous_in` seconds (default 24 h), older ones until their own expiry, exactly
+        as the legacy regenerate (see `SigningSecrets.rolled`: 0 revokes them all, and a roll
+        past MAX_SIGNING_SECRETS is refused)."""
         if isinstance(body, dict):
             rules.refuse_unknown_fields(body, rules.ROLL_FIELDS)
         overlap = rules.overlap_seconds(body)
@@ -325,7 +324,8 @@ class WebhookEndpointService:
 
     def roll_default(self, merchant: MerchantModel, overlap: int) -> tuple[str, float]:
         """Roll the merchant's own webhook secret (the default endpoint's, with or without a
-        URL); returns the new secret and when the previous one stops signing."""
+        URL), with the rules of `SigningSecrets.rolled`; returns the new secret and when the
+        one it replaced stops signing."""
         for _ in range(3):
             merchant = self.merchants.get(merchant.id) or merchant
             now = time.time()

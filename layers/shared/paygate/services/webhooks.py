@@ -131,10 +131,9 @@ def signing_secrets(merchant: MerchantModel) -> SigningSecrets:
 
 
 def previous_expiry(secrets: SigningSecrets, now: float) -> str | None:
-    """When the previous secret stops signing (ISO), while it still does; None otherwise."""
-    if len(secrets.in_use(now)) < 2:
-        return None
-    return _iso_at(secrets.previous_expires_at)
+    """When the newest previous secret stops signing (ISO), while it still does; else None."""
+    expires = secrets.previous_expires_at(now)
+    return None if expires is None else _iso_at(expires)
 
 
 def _replay_time(body: dict, name: str) -> str:
