@@ -12,7 +12,10 @@
      Gateway in front of the API function, mappings feeding the workers, the schedule;
 4. the checkout + SDK on $CHECKOUT_PORT and the dashboard on $DASHBOARD_PORT, their config.js
    pointing at the API.
-Each local part is a separate process, restarted if it dies; Ctrl-C stops them all.
+Each local part is a separate process, restarted if it dies; Ctrl-C stops them all. Every port
+it binds must be free before it starts anything (infra.local.ports): a port taken by another
+`make run` is refused with its variable named, never mistaken for one of its own parts; a part
+whose port was taken while it was down stops everything the same way.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from infra.deploy import consumers
 from infra.deploy import template as tpl
 from infra.deploy.stack import api_url, deploy
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
+from infra.local.ports import PortInUse, refuse_busy
 from infra.local.static_server import site_headers
 
 LOCAL = "local"
@@ -107,6 +111,15 @@ class RuntimeConfig:
     def url(self, port: int) -> str:
         return f"http://localhost:{port}"
 
+    def ports_to_bind(self) -> dict[str, int]:
+        """Variable → port of every port this runtime's own parts listen on: the stack has no
+        local API server, and an endpoint already running ($AWS_ENDPOINT) no emulator of ours."""
+        ports = {"API_PORT": self.api_port} if self.mode == LOCAL else {}
+        ports.update({"CHECKOUT_PORT": self.checkout_port, "DASHBOARD_PORT": self.dashboard_port})
+        if not self.external_endpoint:
+            ports["EMULATOR_PORT"] = self.emulator_port
+        return ports
+
 
 def _child_setup() -> callable:
     """Children get their own process group (a Ctrl-C in the terminal reaches only the runtime,
@@ -148,7 +161,8 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.05) -> None
 
 
 class Child:
-    """A supervised process: restarted when it exits unexpectedly."""
+    """A supervised process: restarted when it exits unexpectedly. `ports` (variable → port):
+    what it listens on, checked free before it is restarted."""
 
     def __init__(
         self,
@@ -157,9 +171,11 @@ class Child:
         env: dict[str, str],
         log: Path | None,
         stop_timeout: float = 5,
+        ports: dict[str, int] | None = None,
     ) -> None:
         self.name, self.args, self.env, self.log = name, args, env, log
         self.stop_timeout = stop_timeout
+        self.ports = ports or {}
         self.process: subprocess.Popen | None = None
         self.wanted = False
 
@@ -322,7 +338,14 @@ class Runtime:
         for function, environments in NETWORK_BOUND_ENVIRONMENTS.items():
             args += ["--environments-for", f"{function}={environments}"]
         # A clean stop writes the whole state to disk: give it time.
-        child = self._spawn("emulator", args, {}, python=str(c.emulator_python), stop_timeout=60)
+        child = self._spawn(
+            "emulator",
+            args,
+            {},
+            python=str(c.emulator_python),
+            stop_timeout=60,
+            ports={"EMULATOR_PORT": c.emulator_port},
+        )
 
         def healthy() -> bool:
             if not child.running():
@@ -357,7 +380,7 @@ class Runtime:
         env = self.function_env("ApiFunction", REPO / "functions" / "api")
         c = self.config
         args = ["-m", "infra.local.api_server", "--host", c.host, "--port", str(c.api_port)]
-        self._spawn("api", args, env)
+        self._spawn("api", args, env, ports={"API_PORT": c.api_port})
 
     def functions_with(self, event_type: str) -> dict[str, dict]:
         """Logical id → template resource of every function with an event of `event_type`."""
@@ -428,12 +451,15 @@ class Runtime:
 
     def start_static(self) -> None:
         c = self.config
-        for site, port in (("checkout", c.checkout_port), ("dashboard", c.dashboard_port)):
+        for site, variable, port in (
+            ("checkout", "CHECKOUT_PORT", c.checkout_port),
+            ("dashboard", "DASHBOARD_PORT", c.dashboard_port),
+        ):
             args = ["-m", "infra.local.static_server", site, "--host", c.host, "--port", str(port)]
             args += ["--api-url", self.api_url, "--checkout-url", c.url(c.checkout_port)]
             # Read from the template here, once, not by each server at its start.
             args += ["--headers", json.dumps(site_headers(site, self.api_url))]
-            self._spawn(site, args, {"PYTHONPATH": str(REPO)})
+            self._spawn(site, args, {"PYTHONPATH": str(REPO)}, ports={variable: port})
 
     def wait_ready(self, timeout: float | None = None) -> dict:
         """Wait until /health says healthy (every part measured); returns its body. In the
@@ -475,6 +501,9 @@ class Runtime:
         return threads
 
     def start(self) -> dict:
+        """Start every part and wait until healthy; PortInUse, before anything starts, when a
+        port it must bind is taken."""
+        refuse_busy(self.config.host, self.config.ports_to_bind())
         self.start_emulator()
         self.deploy_stack()
         self.seed()
@@ -494,7 +523,8 @@ class Runtime:
     def supervise_once(self) -> None:
         """Restart any child that died while it was wanted. When the emulator dies, it is
         started again (it comes back with the state of its last clean stop, or empty), the stack
-        is deployed again and everything restarts on it."""
+        is deployed again and everything restarts on it. PortInUse when a part's port was taken
+        while it was down (restarting it would only fail again, for ever)."""
         emulator = self.children.get("emulator")
         if emulator is not None and emulator.wanted and not emulator.running():
             print(
@@ -508,6 +538,7 @@ class Runtime:
             return
         for child in self.children.values():
             if child.wanted and not child.running():
+                refuse_busy(self.config.host, child.ports, part=f"the {child.name}")
                 print(
                     f"runtime: {child.name} exited ({child.process.returncode}); restarting",
                     flush=True,
@@ -586,6 +617,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
+    refused = False
     try:
         runtime.start()
         state["started"] = True
@@ -595,12 +627,18 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(0.5)
     except _Interrupted:
         pass
+    except PortInUse as exc:
+        print(f"runtime: {exc}", file=sys.stderr, flush=True)
+        refused = True
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("Stopping…", flush=True)
-        runtime.stop()
-        print("Paygate stopped.", flush=True)
+        if state["started"] or runtime.children:
+            print("Stopping…", flush=True)
+            runtime.stop()
+            print("Paygate stopped.", flush=True)
+    if refused:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
