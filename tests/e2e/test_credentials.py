@@ -98,6 +98,34 @@ def test_roll_with_overlap_keeps_the_old_secret_for_api_calls_only(stack):
     assert call(stack, "GET", "/api/v1/merchant", new).json()["api_secret"] == rolled["api_secret"]
 
 
+def test_several_rolls_keep_every_promised_secret_up_to_five_and_zero_revokes_them(stack):
+    account = signup(stack)
+    secrets, roll = [account["api_secret"]], "/api/v1/merchant/api-secret/roll"
+
+    def headers(secret):
+        return {"X-Api-Key": account["api_key"], "X-Api-Secret": secret}
+
+    for _ in range(4):
+        rolled = call(stack, "POST", roll, headers(secrets[-1]), json={"expire_previous_in": 600})
+        assert rolled.status_code == 200, rolled.text
+        secrets.append(rolled.json()["api_secret"])
+    assert [order_status(stack, headers(s)) for s in secrets] == [201] * 5
+    for secret in secrets[:-1]:
+        assert_error(
+            call(stack, "GET", "/api/v1/merchant", headers(secret)), 401, "AUTHENTICATION_ERROR"
+        )
+    sixth = call(stack, "POST", roll, headers(secrets[-1]), json={"expire_previous_in": 600})
+    assert_error(sixth, 400, "BAD_REQUEST_ERROR")
+    assert [order_status(stack, headers(s)) for s in secrets] == [201] * 5  # nothing changed
+    me = call(stack, "GET", "/api/v1/merchant", headers(secrets[-1]))
+    assert me.status_code == 200 and me.json()["api_secret"] == secrets[-1]
+    revoked = call(stack, "POST", roll, headers(secrets[-1]), json={"expire_previous_in": 0})
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["previous_secret_expires_at"] is None
+    assert [order_status(stack, headers(s)) for s in secrets] == [401] * 5
+    assert order_status(stack, headers(revoked.json()["api_secret"])) == 201
+
+
 def test_roll_from_the_dashboard_revokes_old_tokens_and_hands_over_a_new_one(stack):
     account = signup(stack)
     session, other = bearer(stack, account["email"]), bearer(stack, account["email"])

@@ -104,16 +104,87 @@ def test_roll_with_overlap_keeps_the_old_secret_for_api_calls_until_it_expires(m
     assert svc.authenticate_api(merchant.api_key, view["api_secret"]).id == merchant.id
 
 
-def test_a_second_roll_drops_the_first_previous_secret():
+def works(svc, merchant, secret, allow_rolled=True) -> bool:
+    try:
+        return svc.authenticate_api(merchant.api_key, secret, allow_rolled).id == merchant.id
+    except AuthenticationFailed:
+        return False
+
+
+def test_every_previous_secret_works_until_its_own_expiry(monkeypatch):
+    """Each roll keeps its own promise: a later roll neither drops nor shortens an earlier
+    one's overlap, and no previous secret may manage credentials."""
     svc = service()
     merchant, _ = new_account(svc)
-    first = merchant.api_secret
-    second, _ = svc.roll_api_secret(merchant, {"expire_previous_in": 600})
-    third, _ = svc.roll_api_secret(merchant, {"expire_previous_in": 600})
-    with pytest.raises(AuthenticationFailed):
-        svc.authenticate_api(merchant.api_key, first)
-    assert svc.authenticate_api(merchant.api_key, second["api_secret"])
-    assert svc.authenticate_api(merchant.api_key, third["api_secret"])
+    start = clock.unix()
+    secrets = [merchant.api_secret]
+    for overlap in (600, 300, 900):
+        view, _ = svc.roll_api_secret(merchant, {"expire_previous_in": overlap})
+        secrets.append(view["api_secret"])
+    first, second, third, current = secrets
+    assert all(works(svc, merchant, s) for s in secrets)
+    assert not any(works(svc, merchant, s, allow_rolled=False) for s in secrets[:3])
+    assert works(svc, merchant, current, allow_rolled=False)
+    monkeypatch.setattr(clock, "unix", lambda: start + 302)  # second's 300 s are over
+    assert [works(svc, merchant, s) for s in secrets] == [True, False, True, True]
+    monkeypatch.setattr(clock, "unix", lambda: start + 602)
+    assert [works(svc, merchant, s) for s in secrets] == [False, False, True, True]
+    monkeypatch.setattr(clock, "unix", lambda: start + 902)
+    assert [works(svc, merchant, s) for s in secrets] == [False, False, False, True]
+
+
+def test_at_most_five_secrets_work_and_zero_revokes_every_previous_one():
+    svc = service()
+    merchant, _ = new_account(svc)
+    secrets = [merchant.api_secret]
+    for _ in range(4):
+        secrets.append(svc.roll_api_secret(merchant, {"expire_previous_in": 600})[0]["api_secret"])
+    with pytest.raises(BadRequest) as refused:
+        svc.roll_api_secret(merchant, {"expire_previous_in": 600})
+    assert "expire_previous_in" in refused.value.description
+    fresh = MerchantRepository().get(merchant.id)
+    assert fresh.api_secret == secrets[-1]  # the refusal changed nothing
+    assert all(works(service(), merchant, s) for s in secrets)
+    view, _ = svc.roll_api_secret(merchant, {"expire_previous_in": 0})
+    assert view["previous_secret_expires_at"] is None
+    assert not any(works(svc, merchant, s) for s in secrets)
+    assert works(svc, merchant, view["api_secret"], allow_rolled=False)
+
+
+def test_two_concurrent_rolls_lose_no_secret():
+    svc = service()
+    merchant, _ = new_account(svc)
+    barrier, results = threading.Barrier(2), []
+
+    def roll():
+        other = service()  # its own process: its own cached copies
+        barrier.wait()
+        results.append(other.roll_api_secret(merchant, {"expire_previous_in": 600})[0])
+
+    threads = [threading.Thread(target=roll) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    handed = [merchant.api_secret] + [view["api_secret"] for view in results]
+    assert all(works(service(), merchant, s) for s in handed)
+    current = [s for s in handed if works(service(), merchant, s, allow_rolled=False)]
+    assert len(current) == 1 and current[0] != merchant.api_secret
+
+
+def test_a_secret_rolled_before_the_list_keeps_its_promise_and_moves_on_the_next_roll():
+    svc, repo = service(), MerchantRepository()
+    merchant, _ = new_account(svc)
+    legacy, expires = "secret_live_" + uuid.uuid4().hex, clock.unix() + 600
+    repo.update_fields(merchant, previous_api_secret=legacy, previous_api_secret_expires_at=expires)
+    assert works(svc, merchant, legacy) and not works(svc, merchant, legacy, False)
+    view, _ = svc.roll_api_secret(merchant, {"expire_previous_in": 60})
+    fresh = repo.get(merchant.id)
+    assert fresh.previous_api_secret is None and fresh.previous_api_secret_expires_at is None
+    for secret in (legacy, merchant.api_secret, view["api_secret"]):
+        assert works(service(), merchant, secret)
+    assert not works(service(), merchant, legacy, allow_rolled=False)
 
 
 @pytest.mark.parametrize(

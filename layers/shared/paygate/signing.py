@@ -50,16 +50,19 @@ class SigningSecrets:
         valid = self._valid(now)
         return valid[0].expires_at if valid else None
 
-    def rolled(self, new_secret: str, overlap_seconds: int, now: float) -> SigningSecrets:
+    def rolled(
+        self, new_secret: str, overlap_seconds: int, now: float, too_many: str = TOO_MANY_SECRETS
+    ) -> SigningSecrets:
         """After a rotation at `now`: `new_secret` signs, the current one also signs for
         `overlap_seconds` more, and every previous secret keeps its own expiry (expired ones
-        are dropped). No overlap revokes every previous secret. BadRequest when more than
-        MAX_SIGNING_SECRETS would sign at once."""
+        are dropped). No overlap revokes every previous secret. BadRequest(`too_many`) when
+        more than MAX_SIGNING_SECRETS would be in use at once. The API secret rolls by the
+        same rule (`in_use` is then the secrets that authenticate an API call)."""
         if overlap_seconds <= 0:
             return SigningSecrets(new_secret)
         previous = (PreviousSecret(self.current, now + overlap_seconds), *self._valid(now))
         if 1 + len(previous) > MAX_SIGNING_SECRETS:
-            raise BadRequest(TOO_MANY_SECRETS)
+            raise BadRequest(too_many)
         return SigningSecrets(new_secret, previous)
 
     def _valid(self, now: float) -> tuple[PreviousSecret, ...]:

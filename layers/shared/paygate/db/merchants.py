@@ -10,8 +10,18 @@ from paygate import clock
 from paygate.db.connection import shared_connection
 from paygate.db.errors import ConditionFailed, storage_errors
 from paygate.db.models import MerchantModel
-from paygate.db.webhook_endpoints import secrets_actions
+from paygate.db.webhook_endpoints import (
+    MERCHANT_API_SECRET,
+    MERCHANT_WEBHOOK_SECRET,
+    record_secrets,
+    secrets_actions,
+)
 from paygate.signing import SigningSecrets
+
+
+def api_secrets(merchant: MerchantModel) -> SigningSecrets:
+    """The merchant's API secret and the rolled ones still promised (newest first)."""
+    return record_secrets(merchant, MERCHANT_API_SECRET)
 
 
 def _lock(kind: str, value: str) -> MerchantModel:
@@ -107,12 +117,30 @@ class MerchantRepository:
             merchant.update(actions=actions, condition=condition)
         return self._keep(merchant)
 
+    def replace_api_secrets(self, merchant: MerchantModel, secrets: SigningSecrets) -> bool:
+        """Store the rolled API `secrets` and revoke every dashboard token, if the secret is
+        still the one `merchant` was read with (so two rolls at once never drop a secret
+        someone was given); False when another roll came first."""
+        actions = [
+            *secrets_actions(MerchantModel, secrets, MERCHANT_API_SECRET),
+            MerchantModel.token_version.add(1),
+            MerchantModel.updated_at.set(clock.iso()),
+        ]
+        condition = MerchantModel.id.exists() & (MerchantModel.api_secret == merchant.api_secret)
+        try:
+            with storage_errors():
+                merchant.update(actions=actions, condition=condition)
+        except ConditionFailed:
+            return False
+        self._keep(merchant)
+        return True
+
     def replace_webhook_secrets(self, merchant: MerchantModel, secrets: SigningSecrets) -> bool:
         """Store `secrets` if no other rotation happened since `merchant` was read (so two
         rotations at once never keep a secret nobody was given); False when one did."""
         version = merchant.webhook_rotations
         actions = [
-            *secrets_actions(MerchantModel, secrets, prefix="webhook_"),
+            *secrets_actions(MerchantModel, secrets, MERCHANT_WEBHOOK_SECRET),
             MerchantModel.webhook_rotations.set(int(version or 0) + 1),
             MerchantModel.updated_at.set(clock.iso()),
         ]

@@ -27,7 +27,7 @@ class _Meta:
 
 
 class PreviousSecretMap(MapAttribute):
-    """A rolled webhook secret that still signs until `expires_at` (unix seconds)."""
+    """A rolled secret (webhook or API) still in use until `expires_at` (unix seconds)."""
 
     secret = UnicodeAttribute()
     expires_at = NumberAttribute()
@@ -89,8 +89,11 @@ class MerchantModel(Model):
     seeded = BooleanAttribute(default=False)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
-    # Credentials rotation: a rolled API secret stays valid until its expiry (unix seconds);
-    # dashboard tokens carry `token_version` and die when it moves on.
+    # Credentials rotation: every rolled API secret stays valid for API calls until the expiry
+    # its roll promised (as the webhook secrets above; the single pair is read from older
+    # records and removed by the next roll); dashboard tokens carry `token_version` and die
+    # when it moves on.
+    previous_api_secrets = ListAttribute(of=PreviousSecretMap, null=True)
     previous_api_secret = UnicodeAttribute(null=True)
     previous_api_secret_expires_at = NumberAttribute(null=True)
     token_version = NumberAttribute(default=0)

@@ -70,29 +70,43 @@ def stored_secrets(current, previous, legacy_secret, legacy_expires_at) -> Signi
     return SigningSecrets(current or "", kept)
 
 
-def secrets_actions(model, secrets: SigningSecrets, prefix: str = "") -> list:
-    """Update actions storing `secrets` on a merchant (`prefix` "webhook_") or endpoint row,
-    dropping the older single previous secret."""
+# Where a record keeps rolled secrets: (current, list of previous, and the older single
+# previous secret and its expiry), on an endpoint row, and for the merchant's webhook and API
+# secrets on the merchant record.
+ENDPOINT_SECRET = ("secret", "previous_secrets", "previous_secret", "previous_secret_expires_at")
+MERCHANT_WEBHOOK_SECRET = tuple("webhook_" + name for name in ENDPOINT_SECRET)
+MERCHANT_API_SECRET = (
+    "api_secret",
+    "previous_api_secrets",
+    "previous_api_secret",
+    "previous_api_secret_expires_at",
+)
+
+
+def secrets_actions(model, secrets: SigningSecrets, names: tuple[str, ...] = ENDPOINT_SECRET):
+    """Update actions storing `secrets` in the attributes `names` of a row, dropping the older
+    single previous secret."""
+    current, previous_list, legacy_secret, legacy_expires_at = names
     previous = [
         PreviousSecretMap(secret=p.secret, expires_at=p.expires_at) for p in secrets.previous
     ]
     return [
-        getattr(model, prefix + "secret").set(secrets.current),
-        _set_or_remove(getattr(model, prefix + "previous_secrets"), previous or None),
-        getattr(model, prefix + "previous_secret").remove(),
-        getattr(model, prefix + "previous_secret_expires_at").remove(),
+        getattr(model, current).set(secrets.current),
+        _set_or_remove(getattr(model, previous_list), previous or None),
+        getattr(model, legacy_secret).remove(),
+        getattr(model, legacy_expires_at).remove(),
     ]
+
+
+def record_secrets(row, names: tuple[str, ...]) -> SigningSecrets:
+    """The rolled secrets a row keeps in the attributes `names` (see `stored_secrets`)."""
+    return stored_secrets(*(getattr(row, name) for name in names))
 
 
 def merchant_secrets(merchant: MerchantModel) -> SigningSecrets:
     """The secrets of the merchant's own webhook secret (the default endpoint's), which exist
     with or without a URL."""
-    return stored_secrets(
-        merchant.webhook_secret,
-        merchant.webhook_previous_secrets,
-        merchant.webhook_previous_secret,
-        merchant.webhook_previous_secret_expires_at,
-    )
+    return record_secrets(merchant, MERCHANT_WEBHOOK_SECRET)
 
 
 def default_endpoint(merchant: MerchantModel) -> Endpoint | None:
@@ -126,9 +140,7 @@ def _endpoint(row: WebhookEndpointModel) -> Endpoint:
         enabled_events=tuple(row.enabled_events or ()),
         description=row.description,
         status=row.status or "enabled",
-        secrets=stored_secrets(
-            row.secret, row.previous_secrets, row.previous_secret, row.previous_secret_expires_at
-        ),
+        secrets=record_secrets(row, ENDPOINT_SECRET),
         rotations=int(row.rotations or 0),
         created_at=row.created_at,
         updated_at=row.updated_at,

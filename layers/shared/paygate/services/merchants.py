@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from paygate import clock, ids, security
-from paygate.db.merchants import MerchantRepository
+from paygate.db.merchants import MerchantRepository, api_secrets
 from paygate.db.models import MerchantModel
-from paygate.errors import AuthenticationFailed, BadRequest, RateLimited
+from paygate.errors import AuthenticationFailed, BadRequest, Conflict, RateLimited
 from paygate.services.rate_limits import RateLimiter
 from paygate.settings import Settings
+from paygate.signing import MAX_SIGNING_SECRETS, SigningSecrets
 
 TEST_MERCHANT = {
     "id": "550e8400-e29b-41d4-a716-446655440000",
@@ -37,6 +38,11 @@ LOGIN_WINDOW_SECONDS = 15 * 60
 # Sign-ups per client address are counted in windows of an hour (the limit is a setting).
 SIGNUP_WINDOW_SECONDS = 3600
 MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600
+TOO_MANY_API_SECRETS = (
+    f"At most {MAX_SIGNING_SECRETS} API secrets work at once (the current one and those still "
+    "in their overlap); wait until an older one expires, or roll with "
+    '"expire_previous_in": 0 to revoke every previous secret now'
+)
 ROLLED_SECRET = "This API secret was rolled; use the new one to manage credentials"
 DEMO_CREDENTIALS = (
     "The seeded test merchant's credentials are fixed while demo sign-in (DEMO_LOGIN) is on"
@@ -145,13 +151,13 @@ class MerchantService:
         return merchant
 
     def _secret_matches(self, merchant: MerchantModel | None, offered: str) -> tuple[bool, bool]:
-        """(matches the current secret, matches the rolled one still in its overlap)."""
-        # Compare even when the key is unknown so timing does not reveal which keys exist.
-        current = security.same(merchant.api_secret if merchant else "-" * 32, offered)
-        previous = merchant.previous_api_secret if merchant else None
-        expires = merchant.previous_api_secret_expires_at if merchant else None
-        rolled = bool(previous) and expires is not None and clock.unix() < int(expires)
-        return current and merchant is not None, rolled and security.same(previous, offered)
+        """(matches the current secret, matches a rolled one still in its overlap)."""
+        # Compare even when the key is unknown so timing does not reveal which keys exist, and
+        # compare every rolled secret (no early exit).
+        secrets = api_secrets(merchant) if merchant else SigningSecrets("-" * 32)
+        current, *rolled = secrets.in_use(clock.unix())
+        matches = [security.same(secret, offered) for secret in rolled]
+        return security.same(current, offered) and merchant is not None, any(matches)
 
     def authenticate_api(
         self, api_key: str | None, api_secret: str | None, allow_rolled: bool = True
@@ -226,26 +232,29 @@ class MerchantService:
         return self.issue_token(merchant), merchant
 
     def roll_api_secret(self, merchant: MerchantModel, body: object) -> tuple[dict, MerchantModel]:
-        """A new API secret, returned once. The old one stays valid for `expire_previous_in`
-        seconds (0, the default, ends it at once; at most 7 days). Dashboard tokens issued
-        before are revoked, since they could read the new secret."""
+        """A new API secret, returned once. The one it replaces stays valid for API calls for
+        `expire_previous_in` seconds (0, the default, ends it and every earlier rolled secret at
+        once; at most 7 days), and earlier rolled secrets until their own expiry: the rule of
+        the webhook secrets (`SigningSecrets.rolled`, at most MAX_SIGNING_SECRETS at once).
+        Dashboard tokens issued before are revoked, since they could read the new secret. A
+        concurrent roll makes this one read the merchant again and recompute (nothing lost)."""
         overlap = _overlap(body)
-        merchant = self.repo.get(merchant.id) or merchant
-        if self._demo_merchant(merchant):
-            raise BadRequest(DEMO_CREDENTIALS)
-        expires = clock.unix() + overlap if overlap else None
-        merchant = self.repo.change_credentials(
-            merchant,
-            {"api_secret": merchant.api_secret},
-            api_secret=security.new_api_secret(),
-            previous_api_secret=merchant.api_secret if overlap else None,
-            previous_api_secret_expires_at=expires,
-            updated_at=clock.iso(),
-        )
+        for _ in range(3):
+            merchant = self.repo.get(merchant.id) or merchant
+            if self._demo_merchant(merchant):
+                raise BadRequest(DEMO_CREDENTIALS)
+            now = clock.unix()
+            rolled = api_secrets(merchant).rolled(
+                security.new_api_secret(), overlap, now, TOO_MANY_API_SECRETS
+            )
+            if self.repo.replace_api_secrets(merchant, rolled):
+                break
+        else:
+            raise Conflict("The API secret changed while rolling it; try again")
         view = {
             "api_key": merchant.api_key,
-            "api_secret": merchant.api_secret,
-            "previous_secret_expires_at": _iso(expires),
+            "api_secret": rolled.current,
+            "previous_secret_expires_at": _iso(now + overlap if overlap else None),
         }
         return view, merchant
 
