@@ -33,8 +33,15 @@
     if (more && !cursor) return Promise.resolve();
     if (!more) {
       // A new list is on its way: the one shown has nothing more to load (its cursor and
-      // filter would append another filter's events to it).
-      listedType = P.byTestId("event-type-filter").value;
+      // filter would append another filter's events to it), and under another filter its rows
+      // are not what the filter names: they go while the new ones load.
+      var chosen = P.byTestId("event-type-filter").value;
+      if (chosen !== listedType) {
+        body.replaceChildren(P.el("tr", {}, P.el("td", { colspan: 3, class: "empty",
+          dataset: { testId: "events-loading" }, text: "Loading…" })));
+        P.byTestId("events-info").textContent = "";
+      }
+      listedType = chosen;
       cursor = null;
       button.hidden = true;
     }

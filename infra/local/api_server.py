@@ -142,6 +142,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._send(status or answer.status, headers, answer.body, request_id)
 
     def _send(self, status: int, headers, body: bytes, request_id: str | None) -> None:
+        try:
+            self._write(status, headers, body, request_id)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client went away (a browser aborting a fetch): nobody to answer, no traceback.
+            self.close_connection = True
+
+    def _write(self, status: int, headers, body: bytes, request_id: str | None) -> None:
         self.send_response(status)
         names = set()
         for name, value in headers:

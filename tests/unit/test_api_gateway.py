@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import socket
+import struct
 import threading
+import time
 
 import pytest
 
@@ -154,3 +156,28 @@ def test_what_the_local_gateway_refuses_itself_is_in_the_envelope_with_a_request
     error = json.loads(body)["error"]
     assert error["code"] == "BAD_REQUEST_ERROR" and error["description"]
     assert error["request_id"] and error["request_id"] == headers["x-amzn-requestid"]
+
+
+def test_a_client_gone_before_its_answer_leaves_no_traceback(capfd):
+    """A browser aborting a fetch: the answer meets a closed socket. Nobody is left to answer,
+    and the log stays quiet (it printed a BrokenPipeError traceback per aborted request)."""
+    answered = threading.Event()
+
+    def function(event, context):
+        time.sleep(0.3)  # the client is gone by then
+        answered.set()
+        return {"statusCode": 200, "headers": {}, "body": "x" * 1_000_000}
+
+    server = make_server("127.0.0.1", 0, function, "paygate-api", 10)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
+    try:
+        sock = socket.create_connection(server.server_address, timeout=5)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.close()  # a reset, as an aborted fetch
+        assert answered.wait(5)
+        time.sleep(0.3)  # the handler writes, meets the reset, and ends
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capfd.readouterr().err
