@@ -175,9 +175,10 @@ def test_an_endpoint_at_its_cap_is_deferred_while_another_endpoint_is_delivered_
         assert (log.status, int(log.attempts)) == ("pending", 0)
         assert float(log.next_retry_epoch) > time.time() - 10
         ((message, delay_ms),) = deferred_messages(delivery, log.id)
-        assert message["attempt"] == 1 and message["deferrals"] == 1
+        # (places held a moment only are waited for in the worker first: see the burst tests)
+        assert message["attempt"] == 1 and message["deferrals"] >= 1
         assert message["deferred_since"] <= time.time()
-        assert 1000 <= delay_ms <= 5000, delay_ms
+        assert 0 < delay_ms <= 16000, delay_ms
     assert len(delivery.fake_transport.posts) == MAX_IN_FLIGHT + 1
     # the attempts that ran released their places: the endpoint takes attempts again (once
     # this worker's memory of the refusal has lapsed)
@@ -217,6 +218,78 @@ def test_the_cap_holds_across_concurrent_workers_without_losing_or_counting_twic
         else:  # deferred, nothing counted, and its message is queued again
             assert (log.status, int(log.attempts)) == ("pending", 0)
             assert deferred_messages(delivery, log.id), event_id
+
+
+# ------------------------------------------------------------------ a burst, not a flood
+def fill_gate(delivery, endpoint, age: float) -> list:
+    """Take every place of `endpoint`'s gate, `age` seconds ago by the gate's clock."""
+    delivery.clock.offset = -age
+    try:
+        taken = [delivery.gate.enter(endpoint) for _ in range(MAX_IN_FLIGHT)]
+    finally:
+        delivery.clock.offset = 0.0
+    assert all(a.deferral is None for a in taken)
+    return taken
+
+
+def test_a_burst_to_a_fast_receiver_waits_a_fraction_of_a_second_not_a_queue_delay(delivery):
+    """A merchant's own burst fills its gate with places taken a moment ago that a fast receiver
+    gives back within a fraction of a second: the attempt that found the gate full is delivered
+    soon after, not put back on the queue for 1-2 s (a queue delay is whole seconds: the short
+    wait is waited by the worker)."""
+    merchant = merchant_with_url(f"https://burst.{OK}/hook")
+    endpoint = delivery.directory.find(merchant.id, None)
+    taken = fill_gate(delivery, endpoint, age=0.0)
+    (event_id,) = queued_tests(merchant, 1)
+    answered = threading.Timer(0.1, lambda: [delivery.gate.leave(a, False) for a in taken])
+    started = time.monotonic()
+    answered.start()
+    try:
+        outcome = delivery.handle({"event_id": event_id}, time.time())
+    finally:
+        answered.join()
+    elapsed = time.monotonic() - started
+    assert outcome == "success", outcome
+    assert elapsed < 1.0 + 0.3, elapsed  # at most WAIT_HERE_SECONDS of waits, plus the calls
+    assert deferred_messages(delivery, log_id_for(event_id)) == []  # never went back
+    log = log_of(event_id)
+    assert (log.status, int(log.attempts)) == ("success", 1)
+
+
+def test_a_gate_of_young_places_that_stay_held_goes_back_on_the_queue_after_a_second(delivery):
+    """Young places that are not given back (a receiver slower than it looked): the worker
+    waits at most WAIT_HERE_SECONDS in all, then the attempt is re-queued with its deferrals
+    counted, its back-off grown from how long the places have been held by then."""
+    merchant = merchant_with_url(f"https://young.{HOLD}/hook")
+    endpoint = delivery.directory.find(merchant.id, None)
+    fill_gate(delivery, endpoint, age=0.0)
+    (event_id,) = queued_tests(merchant, 1)
+    started = time.monotonic()
+    assert delivery.handle({"event_id": event_id}, time.time()) == "deferred"
+    assert time.monotonic() - started < 1.0 + 0.3
+    ((message, delay_ms),) = deferred_messages(delivery, log_id_for(event_id))
+    assert message["deferrals"] >= 2, message  # waited here at least once before
+    assert delay_ms > 0 and message["deferred_since"] <= time.time()
+    assert int(log_of(event_id).attempts) == 0
+    assert delivery.fake_transport.posts == []
+
+
+def test_a_gate_whose_places_are_held_long_still_defers_a_second_or_more(delivery):
+    """A slow or silent endpoint (red-team a08) holds its places for seconds: its attempts go
+    back on the queue at once, for 1-2 s as before, and the worker does not wait for them."""
+    merchant = merchant_with_url(f"https://old.{HOLD}/hook")
+    endpoint = delivery.directory.find(merchant.id, None)
+    fill_gate(delivery, endpoint, age=4.0)
+    events = queued_tests(merchant, 2)
+    started = time.monotonic()
+    outcomes = [delivery.handle({"event_id": e}, time.time()) for e in events]
+    assert outcomes == ["deferred", "deferred"]
+    assert time.monotonic() - started < 0.5 * len(events)  # no waiting in the worker
+    for event_id in events:  # the second one was refused from this worker's memo
+        ((message, delay_ms),) = deferred_messages(delivery, log_id_for(event_id))
+        assert message["deferrals"] == 1
+        assert 1000 <= delay_ms <= 2000, delay_ms
+    assert delivery.fake_transport.posts == []
 
 
 # ------------------------------------------------------------------ the circuit breaker

@@ -16,15 +16,28 @@ Each attempt takes two places before it POSTs and gives them back after:
   nothing. A fast receiver never reaches either cap (10 places at 100 ms an answer is 100
   deliveries a second).
 
-An attempt that finds no place is deferred by the delivery engine: re-queued with a delay, not
-counted, not dead-lettered (see `WebhookDelivery`). Places are leases that expire
-(LEASE_SECONDS, past the attempt's deadline and the function's timeout), so a worker that dies
-mid-POST frees its places by itself. The state is one item per gate in the counters table,
-changed by conditional writes only, and expires (TTL) once the gate is quiet.
+An attempt that finds no place is deferred by the delivery engine: not counted, not
+dead-lettered (see `WebhookDelivery`), for a wait that depends on why (`Deferral.backoff`).
+After an open circuit: its cool-down. At a full gate: a back-off doubling at each deferral,
+whose first step is **how long the gate's oldest place has been held** (read from the leases
+the refusal reads anyway), between MIN_BACKOFF_BASE_SECONDS and MAX_BACKOFF_BASE_SECONDS. A
+fast receiver in a burst (ten payments of a merchant settling at once: forty deliveries) fills
+its gate with places taken a moment ago, which turn over within a fraction of a second: its
+deferred attempts wait 0.1-0.2 s (waited by the worker itself, a queue delay being whole
+seconds), not 1-2 s then 2-4 s. Places held for a second or more (a slow or silent endpoint,
+red-team a08) keep the full back-off (1-2 s, 2-4 s, ... up to a minute) on the queue, as does a
+probe in flight, so a flood churns the queue no more than before. A process trusts what it
+learnt of a full gate for FULL_MEMO_SECONDS at most, and never longer than that first step.
+
+Places are leases that expire (LEASE_SECONDS, past the attempt's deadline and the function's
+timeout), so a worker that dies mid-POST frees its places by itself. The state is one item per
+gate in the counters table, changed by conditional writes only, and expires (TTL) once the gate
+is quiet.
 """
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -53,15 +66,39 @@ KEEP_SECONDS = 3600  # the gate item outlives a quiet endpoint by this much (TTL
 # What this process learnt of a refusal is trusted this long (a full endpoint) or until the
 # circuit's cool-down ends: deferring a flood then costs no DynamoDB call per message.
 FULL_MEMO_SECONDS = 0.5
+# The first back-off at a full gate is the age of its oldest place, within these bounds; the
+# upper one is the back-off every full gate had before (1-2 s, then doubling).
+MIN_BACKOFF_BASE_SECONDS = 0.1
+MAX_BACKOFF_BASE_SECONDS = 1.0
+MAX_DEFERRAL_BACKOFF_SECONDS = 60
 _NEVER = 2**31  # a streak of timeouts no gate of a merchant reaches: it has no circuit
 
 
 @dataclass(frozen=True)
 class Deferral:
-    """Why an attempt must wait, and at least how long (seconds)."""
+    """Why an attempt must wait: an open circuit (`wait`: until its cool-down ends, seconds) or
+    a full gate (`wait` 0; `held`: how long its oldest place has been held, None for a probe in
+    flight)."""
 
     reason: str
-    wait: float
+    wait: float = 0.0
+    held: float | None = None
+
+    @property
+    def base(self) -> float:
+        """A full gate's first back-off: the age of its oldest place, within bounds. Places
+        taken a moment ago turn over soon; places held long (or a probe) do not."""
+        if self.held is None:
+            return MAX_BACKOFF_BASE_SECONDS
+        return min(MAX_BACKOFF_BASE_SECONDS, max(MIN_BACKOFF_BASE_SECONDS, self.held))
+
+    def backoff(
+        self, count: int, uniform: Callable[[float, float], float] = random.uniform
+    ) -> float:
+        """How long to wait (seconds) after `count` earlier deferrals of the attempt."""
+        if self.wait:  # an open circuit: after its cool-down, spread over a few seconds
+            return self.wait + uniform(1.0, 5.0)
+        return min(MAX_DEFERRAL_BACKOFF_SECONDS, self.base * 2**count) * uniform(1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -113,12 +150,15 @@ class EndpointGate:
             until, deferral = memo
             now = self.now()
             if now < until:
-                return Admission(key, deferral=Deferral(deferral.reason, max(0.0, until - now)))
+                if deferral.wait:  # the circuit's cool-down, less the time since
+                    deferral = Deferral(deferral.reason, max(0.001, until - now))
+                return Admission(key, deferral=deferral)
             self._refused.pop(key, None)
         admission = self._enter(key, cap, probe_after)
-        if admission.deferral is not None:
-            wait = admission.deferral.wait
-            self._refused[key] = (self.now() + (wait or FULL_MEMO_SECONDS), admission.deferral)
+        deferral = admission.deferral
+        if deferral is not None:
+            trusted = deferral.wait or min(FULL_MEMO_SECONDS, deferral.base)
+            self._refused[key] = (self.now() + trusted, deferral)
         return admission
 
     def _enter(self, key: str, cap: int, probe_after: int) -> Admission:
@@ -138,8 +178,12 @@ class EndpointGate:
                 break
             self.repo.drop(key, expired)
         timeouts = int(state.timeouts or 0) if state is not None else 0
-        reason = "probe in flight" if timeouts >= probe_after else f"{cap} attempts in flight"
-        return Admission(key, deferral=Deferral(reason, 0.0))
+        if timeouts >= probe_after:
+            return Admission(key, deferral=Deferral("probe in flight"))
+        live = [_expiry(lease) for lease in (state.leases if state is not None else None) or ()]
+        live = [expiry for expiry in live if expiry > now]
+        held = now - (min(live) - LEASE_SECONDS) if live else 0.0
+        return Admission(key, deferral=Deferral(f"{cap} attempts in flight", held=held))
 
     def _drop(self, key: str, lease: str | None) -> None:
         """Give a place back without an outcome (never raises: it would expire anyway)."""

@@ -22,7 +22,6 @@ disabled ends `failed` at its next attempt without sending anything.
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -83,9 +82,9 @@ MAX_REPLAY = 500
 REPLAY_FIELDS = ("status", "created_gte", "created_lt", "endpoint_id")
 MAX_REPLAY_RANGE = timedelta(days=31)
 REPLAY_THREADS = 16
-# A deferred attempt waits 1-2 s, then twice as long each time, up to this (jittered); an open
-# circuit's wait is its cool-down.
-MAX_DEFERRAL_BACKOFF_SECONDS = 60
+# A deferred attempt's wait is `Deferral.backoff`. Deferrals adding up to at most this are
+# waited by the worker itself (a queue delay is whole seconds: a shorter one would be 1 s).
+WAIT_HERE_SECONDS = 1.0
 DEFERRAL_RELAY_MARGIN_SECONDS = 60
 ENDPOINT_DELETED = "Webhook endpoint deleted: not sent"
 ENDPOINT_DISABLED = "Webhook endpoint disabled: not sent"
@@ -544,9 +543,19 @@ class WebhookDelivery:
             if ended and endpoint is not None:
                 self._missed(endpoint, log.created_at)
             return "ended" if ended else "duplicate"
-        admission = self.gate.enter(endpoint)
-        if admission.deferral is not None:
-            return self._defer(log, attempt, admission.deferral, deferred or _Deferred())
+        deferred = deferred or _Deferred()
+        admission, waited = self.gate.enter(endpoint), 0.0
+        while admission.deferral is not None:
+            wait = admission.deferral.backoff(deferred.count)
+            if waited + wait > WAIT_HERE_SECONDS:
+                return self._defer(log, attempt, admission.deferral, deferred, wait)
+            # A full gate turning over fast (a burst to a fast receiver): a wait shorter than
+            # a queue delay can be (whole seconds) is waited here, then the gate asked again.
+            time.sleep(wait)
+            waited += wait
+            since = deferred.since if deferred.since is not None else time.time() - wait
+            deferred = _Deferred(deferred.count + 1, since)
+            admission = self.gate.enter(endpoint)
         timed_out = False
         try:
             body = log.payload.encode()
@@ -558,9 +567,14 @@ class WebhookDelivery:
         return self._record(log, attempt, endpoint, answer.status, answer.body)
 
     def _defer(
-        self, log: WebhookLogModel, attempt: int, deferral: Deferral, deferred: _Deferred
+        self,
+        log: WebhookLogModel,
+        attempt: int,
+        deferral: Deferral,
+        deferred: _Deferred,
+        wait: float,
     ) -> str:
-        """Put the attempt back on the queue for later, counting nothing: the log's next
+        """Put the attempt back on the queue for `wait` seconds, counting nothing: the log's next
         attempt moves to then (so the relay does not take it for lost). An attempt deferred for
         longer than MAX_DEFERRAL_SECONDS is recorded as failed, with nothing sent."""
         now = time.time()
@@ -568,11 +582,6 @@ class WebhookDelivery:
         if now - since > MAX_DEFERRAL_SECONDS:
             text = f"Not sent: endpoint overloaded ({deferral.reason}) for over {_ago(since, now)}"
             return self._record(log, attempt, None, None, text)
-        if deferral.wait:  # an open circuit: after its cool-down, spread over a few seconds
-            wait = deferral.wait + random.uniform(1.0, 5.0)
-        else:  # no place now: 1-2 s, twice as long at each deferral
-            backoff = min(MAX_DEFERRAL_BACKOFF_SECONDS, 2**deferred.count)
-            wait = backoff * random.uniform(1.0, 2.0)
         until = now + wait
         due = float(log.next_retry_epoch or now)
         if until > due + RELAY_OVERDUE_AFTER_SECONDS - DEFERRAL_RELAY_MARGIN_SECONDS:
