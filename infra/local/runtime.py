@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import ctypes
 import json
 import os
@@ -140,6 +141,25 @@ def _child_setup() -> callable:
 _CHILD_SETUP = _child_setup()
 
 
+def _end_group(pgid: int, grace: float = 3.0) -> None:
+    """Stop what an exited child left in its process group: MiniStack's Lambda workers outlive
+    the emulator for a moment (they end when its pipes close), and `make run` must leave nothing
+    running when it returns. Asked to stop, then killed after `grace` seconds."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 # The webhook worker spends its batches waiting on merchants' endpoints (up to the 5 s deadline
 # per attempt), not on the CPU: it gets more execution environments than the default one per
 # core. A slow server holds at most 10 attempts at once (paygate.services.endpoint_gate), each
@@ -209,6 +229,7 @@ class Child:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        _end_group(self.process.pid)
 
     def stop(self, sig=signal.SIGTERM, timeout: float | None = None) -> None:
         self.ask_to_stop(sig)

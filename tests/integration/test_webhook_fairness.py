@@ -158,7 +158,8 @@ def test_an_endpoint_at_its_cap_is_deferred_while_another_endpoint_is_delivered_
             f.done() for f in futures
         ]
         assert sorted(f.result() for f in futures if f.done()) == ["deferred"] * extra
-        assert delivery.fake_transport.in_flight == MAX_IN_FLIGHT
+        # (a holder may take its place before the refused ones end, yet POST after)
+        assert wait_for(lambda: delivery.fake_transport.in_flight == MAX_IN_FLIGHT)
 
         started = time.monotonic()
         assert delivery.handle({"event_id": victim}, time.time()) == "success"
@@ -258,8 +259,10 @@ def test_a_burst_to_a_fast_receiver_waits_a_fraction_of_a_second_not_a_queue_del
 
 def test_a_gate_of_young_places_that_stay_held_goes_back_on_the_queue_after_a_second(delivery):
     """Young places that are not given back (a receiver slower than it looked): the worker
-    waits at most WAIT_HERE_SECONDS in all, then the attempt is re-queued with its deferrals
-    counted, its back-off grown from how long the places have been held by then."""
+    waits at most WAIT_HERE_SECONDS in all, then the attempt is re-queued, deferred once: its
+    back-off is the queue's first step from how long the places have been held by then (the
+    short waits here do not double it: they made it 8-16 s, and a make test run's bad events
+    then waited past the isolation test's window)."""
     merchant = merchant_with_url(f"https://young.{HOLD}/hook")
     endpoint = delivery.directory.find(merchant.id, None)
     fill_gate(delivery, endpoint, age=0.0)
@@ -268,8 +271,8 @@ def test_a_gate_of_young_places_that_stay_held_goes_back_on_the_queue_after_a_se
     assert delivery.handle({"event_id": event_id}, time.time()) == "deferred"
     assert time.monotonic() - started < 1.0 + 0.3
     ((message, delay_ms),) = deferred_messages(delivery, log_id_for(event_id))
-    assert message["deferrals"] >= 2, message  # waited here at least once before
-    assert delay_ms > 0 and message["deferred_since"] <= time.time()
+    assert message["deferrals"] == 1, message
+    assert 0 < delay_ms <= 2000 and message["deferred_since"] <= time.time() - 0.1, message
     assert int(log_of(event_id).attempts) == 0
     assert delivery.fake_transport.posts == []
 

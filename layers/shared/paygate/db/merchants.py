@@ -118,15 +118,18 @@ class MerchantRepository:
         return self._keep(merchant)
 
     def replace_api_secrets(self, merchant: MerchantModel, secrets: SigningSecrets) -> bool:
-        """Store the rolled API `secrets` and revoke every dashboard token, if the secret is
-        still the one `merchant` was read with (so two rolls at once never drop a secret
-        someone was given); False when another roll came first."""
+        """Store the rolled API `secrets` and revoke every dashboard token, if no credential
+        changed since `merchant` was read (its token version, which every roll, password change
+        and sign-out-everywhere moves on: so two rolls at once never drop a secret someone was
+        given, and no secret is compared here); False when another change came first."""
         actions = [
             *secrets_actions(MerchantModel, secrets, MERCHANT_API_SECRET),
             MerchantModel.token_version.add(1),
             MerchantModel.updated_at.set(clock.iso()),
         ]
-        condition = MerchantModel.id.exists() & (MerchantModel.api_secret == merchant.api_secret)
+        condition = MerchantModel.id.exists() & (
+            MerchantModel.token_version == int(merchant.token_version or 0)
+        )
         try:
             with storage_errors():
                 merchant.update(actions=actions, condition=condition)

@@ -544,17 +544,22 @@ class WebhookDelivery:
                 self._missed(endpoint, log.created_at)
             return "ended" if ended else "duplicate"
         deferred = deferred or _Deferred()
-        admission, waited = self.gate.enter(endpoint), 0.0
+        admission, waited, tries = self.gate.enter(endpoint), 0.0, 0
         while admission.deferral is not None:
-            wait = admission.deferral.backoff(deferred.count)
+            wait = admission.deferral.backoff(deferred.count + tries)
             if waited + wait > WAIT_HERE_SECONDS:
-                return self._defer(log, attempt, admission.deferral, deferred, wait)
+                # Back on the queue: its back-off follows the queue's deferrals only (the short
+                # waits here would have doubled it three times, 1 s places making it 8-16 s).
+                since = deferred.since if deferred.since is not None else time.time() - waited
+                queued = admission.deferral.backoff(deferred.count)
+                return self._defer(
+                    log, attempt, admission.deferral, _Deferred(deferred.count, since), queued
+                )
             # A full gate turning over fast (a burst to a fast receiver): a wait shorter than
             # a queue delay can be (whole seconds) is waited here, then the gate asked again.
             time.sleep(wait)
             waited += wait
-            since = deferred.since if deferred.since is not None else time.time() - wait
-            deferred = _Deferred(deferred.count + 1, since)
+            tries += 1
             admission = self.gate.enter(endpoint)
         timed_out = False
         try:
