@@ -47,14 +47,16 @@ class Merchant:
     def call(self, method: str, path: str, **kwargs):
         return self.stack.call(method, path, headers=self.headers, **kwargs)
 
-    def pay(self) -> None:
-        """An order of ₹42 paid by UPI (it succeeds): its payment and order events follow."""
+    def pay(self) -> dict:
+        """An order of ₹42 paid by UPI (it succeeds; its payment and order events follow); the
+        order."""
         order = self.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
         self.call(
             "POST",
             "/api/v1/payments",
             json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
         )
+        return order
 
     def endpoints(self) -> list[dict]:
         response = self.call("GET", "/api/v1/webhook_endpoints")
@@ -313,7 +315,7 @@ def test_the_event_browser_shows_each_events_delivery_to_each_endpoint(page, mer
     everything = add_endpoint(page, receivers[0].url, "Everything")
     page.locator(tid("dismiss-endpoint-secret-button")).click()
     successes = add_endpoint(page, receivers[1].url, "Successes", ("payment.success",))
-    merchant.pay()
+    order = merchant.pay()
     wait_until(lambda: receivers[1].deliveries, message="payment.success not delivered")
     page.locator(tid("event-type-filter")).select_option("payment.success")
     rows = page.locator(tid("event-row"))
