@@ -47,6 +47,17 @@ class Merchant:
     def call(self, method: str, path: str, **kwargs):
         return self.stack.call(method, path, headers=self.headers, **kwargs)
 
+    def pay(self) -> dict:
+        """An order of ₹42 paid by UPI (it succeeds; its payment and order events follow); the
+        order."""
+        order = self.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
+        self.call(
+            "POST",
+            "/api/v1/payments",
+            json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
+        )
+        return order
+
     def endpoints(self) -> list[dict]:
         response = self.call("GET", "/api/v1/webhook_endpoints")
         assert response.status_code == 200, response.text
@@ -304,12 +315,7 @@ def test_the_event_browser_shows_each_events_delivery_to_each_endpoint(page, mer
     everything = add_endpoint(page, receivers[0].url, "Everything")
     page.locator(tid("dismiss-endpoint-secret-button")).click()
     successes = add_endpoint(page, receivers[1].url, "Successes", ("payment.success",))
-    order = merchant.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
-    merchant.call(
-        "POST",
-        "/api/v1/payments",
-        json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
-    )
+    order = merchant.pay()
     wait_until(lambda: receivers[1].deliveries, message="payment.success not delivered")
     page.locator(tid("event-type-filter")).select_option("payment.success")
     rows = page.locator(tid("event-row"))
@@ -354,12 +360,7 @@ def test_nothing_of_another_type_shows_while_a_new_filter_is_on_its_way(page, me
     event, to the old list (red-team rt3 F3), and the old rows stood under the new filter for as
     long as its answer took (rt4)."""
     for _ in range(3):  # a dozen events or so: more than a page of 10
-        order = merchant.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
-        merchant.call(
-            "POST",
-            "/api/v1/payments",
-            json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
-        )
+        merchant.pay()
     wait_until(
         lambda: len(merchant.call("GET", "/api/v1/events?limit=100").json()["data"]) > 10,
         message="fewer than 11 events recorded",
@@ -384,12 +385,7 @@ def test_nothing_of_another_type_shows_while_a_new_filter_is_on_its_way(page, me
 def test_a_late_answer_for_an_earlier_filter_does_not_replace_the_list(page, merchant):
     """Filter by one type, then at once by another: when the first answer comes back last, the
     list still shows the type the filter names."""
-    order = merchant.call("POST", "/api/v1/orders", json={"amount": 4200}).json()
-    merchant.call(
-        "POST",
-        "/api/v1/payments",
-        json={"order_id": order["id"], "method": "upi", "vpa": "success@okbank"},
-    )
+    merchant.pay()
     wait_until(
         lambda: merchant.call("GET", "/api/v1/events?type=payment.success").json()["data"],
         message="payment.success not recorded",

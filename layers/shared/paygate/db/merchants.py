@@ -130,13 +130,7 @@ class MerchantRepository:
         condition = MerchantModel.id.exists() & (
             MerchantModel.token_version == int(merchant.token_version or 0)
         )
-        try:
-            with storage_errors():
-                merchant.update(actions=actions, condition=condition)
-        except ConditionFailed:
-            return False
-        self._keep(merchant)
-        return True
+        return self._update_if(merchant, actions, condition)
 
     def replace_webhook_secrets(self, merchant: MerchantModel, secrets: SigningSecrets) -> bool:
         """Store `secrets` if no other rotation happened since `merchant` was read (so two
@@ -152,6 +146,10 @@ class MerchantRepository:
             if version is None
             else MerchantModel.webhook_rotations == int(version)
         )
+        return self._update_if(merchant, actions, condition)
+
+    def _update_if(self, merchant: MerchantModel, actions: list, condition) -> bool:
+        """Apply `actions` if `condition` holds (and keep the result); False when it did not."""
         try:
             with storage_errors():
                 merchant.update(actions=actions, condition=condition)
