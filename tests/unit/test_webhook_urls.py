@@ -14,7 +14,13 @@ import urllib3.util.connection
 
 from paygate.errors import BadRequest
 from paygate.webhook_transport import PinnedTransport
-from paygate.webhook_urls import check_url, parse_target, refusal, resolve_target
+from paygate.webhook_urls import (
+    HostUnresolvable,
+    check_url,
+    parse_target,
+    refusal,
+    resolve_target,
+)
 
 PUBLIC = "93.184.216.34"
 
@@ -257,6 +263,14 @@ def test_unresolvable_host_is_refused_at_save_and_a_failed_attempt_at_send(conne
         "https://nowhere.example/", b"", {}
     )
     assert answer.status is None and "does not resolve" in answer.body and connects == []
+
+
+def test_a_refusal_names_the_callers_field_and_keeps_its_kind():
+    with pytest.raises(HostUnresolvable) as refused:
+        check_url("https://nowhere.example/", False, FakeResolver([]), field="url")
+    assert refused.value.description == "url host does not resolve"
+    with pytest.raises(BadRequest, match="^url must not contain user info"):
+        check_url("https://a@shop.example/", False, FakeResolver(PUBLIC), field="url")
 
 
 # ------------------------------------------------------------------ syntax and allowance

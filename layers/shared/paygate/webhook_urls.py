@@ -285,5 +285,6 @@ def check_url(
     except BadRequest as refused:
         if field == URL_FIELD:
             raise
-        raise BadRequest(field + refused.description.removeprefix(URL_FIELD)) from None
+        # the same kind of refusal (HostUnresolvable stays one), naming the caller's field
+        raise type(refused)(field + refused.description.removeprefix(URL_FIELD)) from None
     return url  # type: ignore[return-value] - parse_target proved it is a str
