@@ -30,6 +30,13 @@ MiniStack's own virtualenv, so it imports nothing but the standard library and m
    address of the connection. Any caller could claim any address (the sign-in limit per address
    was void) and every other caller was 127.0.0.1 (one shared limit). The header is now replaced
    by the connection's address before MiniStack reads it.
+7. Nothing starts a function's execution environments ahead of traffic (provisioned
+   concurrency is a stub), and warming them by invoking the function N times at once is not
+   exact: under load a warm-up invocation past the function's timeout kills its process, and a
+   retry may land on an environment that is warm already. `POST /_paygate/warm?function=NAME&
+   environments=N` leases N environments of the function, invokes each with an empty batch (a
+   worker's warm-up ping), again on the same environment when it failed, and says how many
+   answered (`warm_environments`).
 
 Not a patch, but part of the same story: MiniStack fires the stack's schedule rules and feeds its
 event source mappings itself, as AWS does. `make run` consumes the queues and fires the
@@ -40,13 +47,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
+from urllib.parse import parse_qs
 
 PATCHED_VERSION = "1.5.33"
 ANY_METHOD = {"x-amazon-apigateway-any-method": "any"}
 FORWARDED_FOR = b"x-forwarded-for"
+WARM_PATH = "/_paygate/warm"
+WARM_EVENT = {"Records": []}  # a worker's warm-up ping: it builds its services, nothing else
+WARM_ATTEMPTS = 3
 END_OF_INVOCATION = "\x1epaygate-end-of-invocation\x1e"
 
 _WORKER_ANCHOR = "        _real_stdout.flush()\n\nrun()"
@@ -272,6 +286,60 @@ def with_connection_address(inner):
     return app
 
 
+def warm_environments(
+    lambda_runtime, lambda_svc, name: str, environments: int, attempts: int = WARM_ATTEMPTS
+) -> int:
+    """Start `environments` execution environments of the function `name`, each warmed by an
+    empty batch (up to `attempts` times on that same environment: a timed-out one is killed and
+    started again); how many answered. 0 for an unknown function."""
+    func, config = lambda_svc._get_func_record_for_qualifier(name, None)
+    if func is None:
+        return 0
+    leased = []
+    for _ in range(environments):  # held until all are warm: each lease is another process
+        worker, _ = lambda_runtime.acquire_worker(name, config, func.get("code_zip"))
+        if worker is None:
+            break
+        leased.append(worker)
+
+    def warm(worker) -> bool:
+        return any(
+            worker.invoke(WARM_EVENT, f"warm-{uuid.uuid4()}").get("status") == "ok"
+            for _ in range(attempts)
+        )
+
+    try:
+        with ThreadPoolExecutor(max(1, len(leased))) as pool:
+            return sum(pool.map(warm, leased))
+    finally:
+        for worker in leased:
+            lambda_runtime.release_worker(worker)
+
+
+def with_warm_route(inner, lambda_runtime, lambda_svc):
+    """The ASGI app `inner`, answering POST WARM_PATH itself (`warm_environments`)."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != WARM_PATH or scope["method"] != "POST":
+            await inner(scope, receive, send)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode())
+        try:
+            name, environments = query["function"][0], int(query["environments"][0])
+        except (KeyError, ValueError):
+            status, answer = 400, {"error": "function and environments (a number) are required"}
+        else:
+            warm = await asyncio.to_thread(
+                warm_environments, lambda_runtime, lambda_svc, name, environments
+            )
+            status, answer = 200, {"warm": warm}
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+    return app
+
+
 def apply(environments: int, overrides: dict[str, int] | None = None) -> None:
     """Apply every workaround; refuses a MiniStack other than the one they were written for.
     `environments`: the most processes one function may have at once; `overrides`: another
@@ -298,4 +366,6 @@ def apply(environments: int, overrides: dict[str, int] | None = None) -> None:
     _patch_log_drain(lambda_runtime)
     _patch_openapi_import(apigateway_v1)
     _patch_environment_cap(lambda_runtime, lambda_svc, environments, overrides or {})
-    app_module.app = with_connection_address(app_module.app)  # main() serves the module's `app`
+    app_module.app = with_warm_route(  # main() serves the module's `app`
+        with_connection_address(app_module.app), lambda_runtime, lambda_svc
+    )

@@ -42,6 +42,7 @@ from infra.deploy import consumers
 from infra.deploy import template as tpl
 from infra.deploy.stack import api_url, deploy
 from infra.local.lambda_runtime import LAYER_DIR, REPO, function_env
+from infra.local.ministack_patches import WARM_PATH
 from infra.local.ports import PortInUse, refuse_busy
 from infra.local.static_server import site_headers
 
@@ -69,6 +70,17 @@ PARAMETER_OF = {
     "RECONCILE_AFTER_SECONDS": "ReconcileAfterSeconds",
     "SIGNUPS_PER_ADDRESS_PER_HOUR": "SignupsPerAddressPerHour",
 }
+
+
+def _warm(url: str, name: str, environments: int) -> None:
+    """Ask the embedded emulator to warm `environments` environments of `name`; say so when
+    fewer answered (they start on demand instead)."""
+    answer = requests.post(
+        url, params={"function": name, "environments": environments}, timeout=120
+    )
+    warm = answer.json().get("warm") if answer.ok else None
+    if warm != environments:
+        print(f"warm-up: {warm} of {environments} environments of {name} answered", flush=True)
 
 
 @dataclass
@@ -500,22 +512,30 @@ class Runtime:
         return body
 
     def warm_workers(self) -> list[threading.Thread]:
-        """Stack mode: empty batches invoked at once, one per execution environment a worker
-        function may have (NETWORK_BOUND_ENVIRONMENTS, else one), so each is warm before the
-        first message, as in a stack that has been running a while: on two cores, a dozen cold
-        starts in the middle of a burst take seconds each. Returns the invoking threads."""
-        client = boto3.client("lambda")
-        threads = [
-            threading.Thread(
-                target=client.invoke,
-                kwargs={
-                    "FunctionName": self.deployment["resources"][logical_id],
-                    "Payload": b'{"Records": []}',
-                },
-                daemon=True,
-            )
+        """Stack mode: every execution environment a worker function may have
+        (NETWORK_BOUND_ENVIRONMENTS, else one) started and sent an empty batch, so each is warm
+        before the first message, as in a stack that has been running a while: on two cores, a
+        dozen cold starts in the middle of a burst take seconds each. The embedded emulator
+        warms exactly that many (retrying one that timed out, docs/ministack.md item 7); an
+        external endpoint gets as many invocations at once. Returns the warming threads."""
+        functions = {
+            self.deployment["resources"][logical_id]: NETWORK_BOUND_ENVIRONMENTS.get(logical_id, 1)
             for logical_id in self.worker_functions()
-            for _ in range(NETWORK_BOUND_ENVIRONMENTS.get(logical_id, 1))
+        }
+        if self.config.external_endpoint:
+            client = boto3.client("lambda")
+            calls = [
+                (client.invoke, {"FunctionName": name, "Payload": b'{"Records": []}'})
+                for name, environments in functions.items()
+                for _ in range(environments)
+            ]
+        else:
+            url = f"{self.config.endpoint}{WARM_PATH}"
+            calls = [
+                (_warm, {"url": url, "name": n, "environments": e}) for n, e in functions.items()
+            ]
+        threads = [
+            threading.Thread(target=call, kwargs=kwargs, daemon=True) for call, kwargs in calls
         ]
         for thread in threads:
             thread.start()

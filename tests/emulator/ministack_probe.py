@@ -25,6 +25,7 @@ os.environ.update({"PERSIST_STATE": "0", "LOG_LEVEL": "ERROR", "IOT_MTLS_ENABLED
 os.environ.setdefault("TMPDIR", tempfile.mkdtemp(prefix="ministack-probe-"))
 
 
+WIDE = "wide-probe"
 FUNCTION = {
     "FunctionName": "probe",
     "FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:probe",
@@ -146,12 +147,67 @@ def environment_cap() -> dict:
     }
 
 
-CASES = {f.__name__: f for f in (long_poll, log_drain, openapi_import, environment_cap)}
+def idle_reap() -> dict:
+    """Two environments of one function, idle for 10 minutes: how many does the reaper keep?"""
+    from ministack.core import lambda_runtime
+
+    name = WIDE  # a function that may have two environments
+    config = {**FUNCTION, "FunctionName": name, "Handler": "h.h", "Timeout": 5}
+    leased = [lambda_runtime.acquire_worker(name, config, b"")[0] for _ in range(2)]
+    for worker in leased:
+        lambda_runtime.release_worker(worker)
+        worker.last_used = time.time() - 600
+    lambda_runtime.reap_idle_workers()
+    key = lambda_runtime._worker_key(name, config, "$LATEST")
+    return {"environments": len(lambda_runtime._workers.get(key, []))}
+
+
+SLOW_HANDLER = """import os, time
+SLOW = {slow!r}
+def handler(event, context):
+    left = int(open(SLOW).read())
+    if left:  # the first invocations run past the timeout: their process is killed
+        open(SLOW, "w").write(str(left - 1))
+        time.sleep(3)
+    return os.getpid()
+"""
+
+
+def warm() -> dict:
+    """Warming both environments of a function whose first two invocations time out: once
+    (what invoking twice at once gives), then with the retries of `warm_environments`."""
+    from ministack.core import lambda_runtime
+    from ministack.services import lambda_svc
+
+    from infra.local.ministack_patches import warm_environments
+
+    slow = Path(tempfile.mkdtemp()) / "slow"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("slow.py", SLOW_HANDLER.format(slow=str(slow)))
+    config = {**FUNCTION, "FunctionName": WIDE, "Handler": "slow.handler", "Timeout": 1}
+    lambda_svc._functions[WIDE] = {"config": config, "code_zip": buffer.getvalue()}
+    results = {}
+    for label, attempts in (("once", 1), ("retried", 3)):
+        slow.write_text("2")
+        results[label] = warm_environments(lambda_runtime, lambda_svc, WIDE, 2, attempts)
+    pool = lambda_runtime._workers[lambda_runtime._worker_key(WIDE, config, "$LATEST")]
+    live = {w._proc.pid for w in pool if w._proc is not None and w._proc.poll() is None}
+    lambda_runtime.kill_workers(pool)
+    return {**results, "live_processes": len(live)}
+
+
+CASES = {
+    f.__name__: f for f in (long_poll, log_drain, openapi_import, environment_cap, idle_reap, warm)
+}
 
 if __name__ == "__main__":
     case, mode = sys.argv[1], sys.argv[2]
-    if mode == "--patched":
+    if mode == "--patched":  # as infra.local.emulator runs MiniStack
         from infra.local import ministack_patches
+        from infra.local.emulator import KEEP_WARM
 
-        ministack_patches.apply(environments=1)
+        os.environ.update(KEEP_WARM)  # read when MiniStack's modules are imported
+
+        ministack_patches.apply(environments=1, overrides={WIDE: 2})
     print(json.dumps(CASES[case]()))

@@ -61,6 +61,18 @@ def test_invocations_beyond_the_cap_wait_for_an_environment():
     assert after["waited_s"] >= 0.25  # it waited for the first one to be released
 
 
+def test_idle_environments_stay_warm():
+    before, after = probe("idle_reap", False), probe("idle_reap", True)
+    assert before["environments"] == 1, before  # MiniStack keeps only the first
+    assert after["environments"] == 2, after
+
+
+def test_warming_starts_every_environment_even_when_first_warm_ups_time_out():
+    result = probe("warm", True)
+    assert result["once"] == 0, result  # both warm-ups ran past the timeout: killed
+    assert result["retried"] == 2 and result["live_processes"] == 2, result
+
+
 class FakeSqs:
     """MiniStack's sqs module as the mappings' wake-up reads it."""
 
