@@ -25,7 +25,7 @@ QUIET = {"IOT_MTLS_ENABLED": "0", "SFTP_ENABLED": "0"}
 # An execution environment, once started, stays for the emulator's life (MiniStack reaps one idle
 # for 300 s): their number is capped (ministack_patches), the stack warms them all when it comes
 # up, and a burst after five quiet minutes then paid a dozen cold starts at once on two cores
-# (docs/ministack.md, item 5).
+# (docs/ministack.md, item 7).
 KEEP_WARM = {"LAMBDA_WARM_TTL_SECONDS": str(365 * 24 * 3600)}
 
 

@@ -116,3 +116,85 @@ def test_api_gateway_sees_the_connections_address_not_the_callers_claim():
     asyncio.run(app({"type": "lifespan"}, None, None))
     assert seen[0]["headers"] == [(b"host", b"x"), (b"x-forwarded-for", b"127.0.0.7")]
     assert seen[1] == {"type": "lifespan"}
+
+
+class FakeWorker:
+    """An execution environment whose warm-ups answer `outcomes` in turn ("ok" or "error")."""
+
+    def __init__(self, outcomes: list[str]) -> None:
+        self.outcomes = list(outcomes)
+        self.invocations = 0
+
+    def invoke(self, event, request_id):
+        assert event == ministack_patches.WARM_EVENT
+        self.invocations += 1
+        return {"status": self.outcomes.pop(0) if self.outcomes else "ok"}
+
+
+class FakeRuntime:
+    """MiniStack's lambda_runtime with `cap` environments: a lease beyond them gets None, as
+    when the capped pool's wait ends."""
+
+    def __init__(self, workers: list[FakeWorker], cap: int) -> None:
+        self.free, self.cap, self.leased, self.released = list(workers), cap, [], []
+
+    def acquire_worker(self, name, config, code_zip):
+        if len(self.leased) >= self.cap:
+            return None, None
+        worker = self.free.pop(0)
+        self.leased.append(worker)
+        return worker, None
+
+    def release_worker(self, worker):
+        self.released.append(worker)
+
+
+class FakeLambdaService:
+    def __init__(self, known: set[str]) -> None:
+        self.known = known
+
+    def _get_func_record_for_qualifier(self, name, qualifier):
+        return ({"code_zip": b""}, {}) if name in self.known else (None, None)
+
+
+def call_warm_route(runtime, query: bytes) -> tuple[int, dict]:
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def inner(scope, receive, send):
+        raise AssertionError("the warm route answered by the emulator")
+
+    app = ministack_patches.with_warm_route(inner, runtime, FakeLambdaService({"worker"}))
+    scope = {"type": "http", "path": ministack_patches.WARM_PATH, "method": "POST"}
+    asyncio.run(app({**scope, "query_string": query}, None, send))
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+@pytest.mark.parametrize(
+    "query", [b"", b"function=worker", b"environments=2", b"function=worker&environments=two"]
+)
+def test_the_warm_route_refuses_a_request_without_a_function_and_a_number(query):
+    runtime = FakeRuntime([FakeWorker([])], cap=1)
+    status, answer = call_warm_route(runtime, query)
+    assert status == 400 and "environments" in answer["error"], answer
+    assert runtime.leased == []
+
+
+def test_the_warm_route_warms_no_more_than_the_cap_and_releases_every_environment():
+    workers = [FakeWorker(["error", "ok"]), FakeWorker([]), FakeWorker([])]
+    runtime = FakeRuntime(workers, cap=2)
+    assert call_warm_route(runtime, b"function=worker&environments=1000000") == (200, {"warm": 2})
+    assert runtime.released == runtime.leased == workers[:2]
+    assert [w.invocations for w in workers] == [2, 1, 0]  # the failed warm-up retried in place
+
+
+def test_the_warm_route_counts_an_environment_that_never_warmed_and_an_unknown_function():
+    runtime = FakeRuntime([FakeWorker(["error"] * 3), FakeWorker([])], cap=2)
+    assert call_warm_route(runtime, b"function=worker&environments=2") == (200, {"warm": 1})
+    assert runtime.released == runtime.leased
+    assert call_warm_route(FakeRuntime([], cap=0), b"function=nope&environments=2") == (
+        200,
+        {"warm": 0},
+    )
