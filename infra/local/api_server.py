@@ -7,6 +7,12 @@ answers itself (unknown routes, oversized bodies, a crashing function) comes fro
 HTTP/1.0, `Expect: 100-continue`, and bodies sent with `Content-Length` or chunked (what Node's
 `http.request` sends without a length).
 
+Lambda hands a sandbox one request at a time; this server runs each connection in its own
+thread, so the requests of a page (a fetch and another's CORS preflight) reach the one handler at
+once. Chalice keeps the request being served on the app object (`app.current_request`, read by
+every view through `bp.current_request`): the server gives each thread its own (see
+`one_request_per_thread`).
+
 Started by the runtime with the API function's environment (the runtime seeds the test merchant).
 """
 
@@ -18,6 +24,8 @@ import signal
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from chalice import Chalice
 
 from infra.local import api_gateway
 from infra.local.lambda_runtime import LambdaContext
@@ -202,12 +210,44 @@ class GatewayServer(ThreadingHTTPServer):
     block_on_close = False
 
 
+class _PerThread:
+    """An attribute of an object with one value per thread (None until a thread sets it)."""
+
+    def __init__(self) -> None:
+        self._values = threading.local()
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else getattr(self._values, "value", None)
+
+    def __set__(self, obj, value) -> None:
+        self._values.value = value
+
+
+def one_request_per_thread(handler):
+    """`handler`, with a Chalice app's per-request state (the request being served and its
+    Lambda context) kept per thread, so that concurrent requests each see their own, as each
+    would in its own Lambda sandbox. Shared, a view could read the request of another thread:
+    a dashboard fetch answered as the preflight next to it (204, no body) or authenticated with
+    the preflight's missing token (401: the dashboard signs out, issue 14's phone-screen flake).
+    Anything else is returned as it is."""
+    kept = getattr(type(handler), "current_request", None)
+    if isinstance(handler, Chalice) and not isinstance(kept, _PerThread):
+        handler.__class__ = type(
+            "PerThread" + type(handler).__name__,
+            (type(handler),),
+            {"current_request": _PerThread(), "lambda_context": _PerThread()},
+        )
+    return handler
+
+
 def make_server(host: str, port: int, handler, function_name: str, timeout: int) -> GatewayServer:
-    """The local API Gateway for `handler` (the API function's Lambda handler)."""
+    """The local API Gateway for `handler` (the API function's Lambda handler), which serves
+    concurrent requests (see `one_request_per_thread`)."""
     routes, responses, stage = api_gateway.load()
     server = GatewayServer((host, port), GatewayHandler)
     server.routes, server.gateway_responses, server.stage = routes, responses, stage
-    server.handler, server.function_name, server.timeout_seconds = handler, function_name, timeout
+    server.handler = one_request_per_thread(handler)
+    server.function_name, server.timeout_seconds = function_name, timeout
     return server
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -415,12 +414,30 @@ def test_docs_sdk_snippet_opens_the_checkout(signed_in, stack, tmp_path):
 
 
 # ---------------------------------------------------------------------------- layout
+# Each page once its data has arrived, as a person sees it (its widest content is then laid out).
+SHOWN = {
+    "/dashboard": lambda page: expect(page.locator(tid("stats-updated"))).to_have_text(
+        re.compile(r"^Updated ")
+    ),
+    "/dashboard/transactions": lambda page: expect(page.locator(tid("page-info"))).to_have_text(
+        re.compile(r"^(Showing |No results)")
+    ),
+    "/dashboard/webhooks": lambda page: expect(page.locator(tid("page-info"))).to_have_text(
+        re.compile(r"^(Showing |No results)")
+    ),
+    # The snippets carry the merchant's own credentials.
+    "/dashboard/docs": lambda page: expect(page.locator("html")).to_have_attribute(
+        "data-credentials", "filled"
+    ),
+}
+
+
 @pytest.mark.parametrize("path", list(PAGES)[1:])
 def test_pages_fit_a_phone_screen(dash_page, stack, path):
     page = sign_in(dash_page(MOBILE), stack)
     page.goto(stack.dashboard + path)
-    page.wait_for_load_state("networkidle")
-    time.sleep(0.3)
+    wait_for_dashboard_page(page, "home" if path == "/dashboard" else path.rsplit("/", 1)[-1])
+    SHOWN[path](page)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
     for nav in ("nav-home", "nav-transactions", "nav-webhooks", "nav-docs"):

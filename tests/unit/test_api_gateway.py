@@ -7,10 +7,12 @@ import io
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 
 import pytest
+from chalice import Blueprint, Chalice
 
 from infra.local import api_gateway
 from infra.local.api_server import BadRequestBody, TooLarge, make_server, read_chunked
@@ -181,3 +183,55 @@ def test_a_client_gone_before_its_answer_leaves_no_traceback(capfd):
         server.shutdown()
         server.server_close()
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _echo_event(who: str) -> dict:
+    """A proxy event for GET /echo/{who}."""
+    return {
+        "resource": "/echo/{who}",
+        "path": f"/echo/{who}",
+        "httpMethod": "GET",
+        "headers": {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"who": who},
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/echo/{who}", "httpMethod": "GET"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def test_concurrent_requests_each_see_their_own_request():
+    """The server runs a thread per connection into one Chalice app, which keeps the request
+    being served on the app (`bp.current_request`). Shared, a view read the request of another
+    thread: a dashboard fetch was answered as the CORS preflight beside it (204, no body), or
+    with its missing token (401, and the dashboard signed out: the phone-screen flake)."""
+    app, bp = Chalice(app_name="echo"), Blueprint(__name__)
+
+    @bp.route("/echo/{who}", methods=["GET"])
+    def echo(who):
+        return {"asked": who, "seen": bp.current_request.uri_params["who"]}
+
+    app.register_blueprint(bp)
+    server = make_server("127.0.0.1", 0, app, "paygate-api", 10)
+    server.server_close()
+    answers: list[dict] = []
+
+    def ask(who: str) -> None:
+        for _ in range(3000):
+            answers.append(json.loads(server.handler(_echo_event(who), None)["body"]))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as a starved machine does
+    try:
+        threads = [threading.Thread(target=ask, args=(str(n),)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    mixed = [answer for answer in answers if answer["asked"] != answer["seen"]]
+    assert len(answers) == 12000 and not mixed, f"{len(mixed)} answered for another request"
