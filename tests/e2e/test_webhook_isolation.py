@@ -59,30 +59,34 @@ def test_a_silent_endpoint_flood_filling_every_worker_does_not_delay_another_mer
     payment.success never waits behind a silent attempt (that would add its 5 s deadline).
     bench.webhooks prints both figures.
 
-    The control runs before and after the silent flood, and the worse of the two is the
-    reference: both lags are mostly time on the shared queue behind the flood, which the load
-    of the tiers running beside this one sets. Measured under load (three busy loops), the
-    same control lagged 7.6-23.4 s from one run to the next, and one control before a silent
-    run gave 2.3 s against the silent run's 10 s a minute later (make test, 91f5fe5); in every
-    loaded pair measured the control was the slower one."""
+    The reference is the worse of a control run before the silent flood and, when the silent
+    run is not within its bound of that one, a control run after it (the verdict of always
+    running both and taking the worse, for one run less): both lags are mostly time on the
+    shared queue behind the flood, which the load of the tiers running beside this one sets.
+    Measured under load (three busy loops), the same control lagged 7.6-23.4 s from one run to
+    the next, and one control before a silent run gave 2.3 s against the silent run's 10 s a
+    minute later (make test, 91f5fe5); in every loaded pair measured the control was the
+    slower one."""
     from tests.support.isolation import run_silent_flood
 
-    before = run_silent_flood(stack.api, control=True, timeout=60)
+    controls = [run_silent_flood(stack.api, control=True, timeout=60)]
     run = run_silent_flood(stack.api, timeout=60)
-    after = run_silent_flood(stack.api, control=True, timeout=60)
+
+    def within_bound() -> bool:
+        lags = [lag for control in controls for lag in control.lags.values()]
+        worst_control = max(lags, default=float("inf"))  # a missing one fails below
+        return all(lag < worst_control + ATTEMPT_DEADLINE for lag in run.lags.values())
+
+    if not within_bound():
+        controls.append(run_silent_flood(stack.api, control=True, timeout=60))
     print(
-        f"victim's lag after settlement: {run.lags}; with the control flood before: "
-        f"{before.lags}, after: {after.lags}; {run.flood_messages} flood attempts, "
-        f"{run.silent_connections} connections to the silent endpoint, {run.deferred_logs} "
-        "flood logs deferred"
+        f"victim's lag after settlement: {run.lags}; with the control flood before (and "
+        f"after): {[control.lags for control in controls]}; {run.flood_messages} flood "
+        f"attempts, {run.silent_connections} connections to the silent endpoint, "
+        f"{run.deferred_logs} flood logs deferred"
     )
     assert run.flood_messages > 50 * 10
-    assert before.missing == [] and run.missing == [] and after.missing == []
-    worst_control = max([*before.lags.values(), *after.lags.values()])
-    assert all(lag < worst_control + ATTEMPT_DEADLINE for lag in run.lags.values()), (
-        run.lags,
-        before.lags,
-        after.lags,
-    )
+    assert run.missing == [] and all(control.missing == [] for control in controls)
+    assert within_bound(), (run.lags, [control.lags for control in controls])
     # the flood was held back, not just absent: attempts ran, and others waited their turn
     assert 0 < run.silent_connections <= 16 * 10 + 16, run.silent_connections
