@@ -414,17 +414,18 @@ def test_docs_sdk_snippet_opens_the_checkout(signed_in, stack, tmp_path):
 
 
 # ---------------------------------------------------------------------------- layout
+def listed(page) -> None:
+    """A list page (transactions, webhooks) once its first page of rows has arrived."""
+    expect(page.locator(tid("page-info"))).to_have_text(re.compile(r"^(Showing |No results)"))
+
+
 # Each page once its data has arrived, as a person sees it (its widest content is then laid out).
 SHOWN = {
     "/dashboard": lambda page: expect(page.locator(tid("stats-updated"))).to_have_text(
         re.compile(r"^Updated ")
     ),
-    "/dashboard/transactions": lambda page: expect(page.locator(tid("page-info"))).to_have_text(
-        re.compile(r"^(Showing |No results)")
-    ),
-    "/dashboard/webhooks": lambda page: expect(page.locator(tid("page-info"))).to_have_text(
-        re.compile(r"^(Showing |No results)")
-    ),
+    "/dashboard/transactions": listed,
+    "/dashboard/webhooks": listed,
     # The snippets carry the merchant's own credentials.
     "/dashboard/docs": lambda page: expect(page.locator("html")).to_have_attribute(
         "data-credentials", "filled"

@@ -185,22 +185,14 @@ def test_a_client_gone_before_its_answer_leaves_no_traceback(capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
+ECHO = api_gateway.Route("/echo/{who}", api_gateway._compile("/echo/{who}"), frozenset({"GET"}))
+
+
 def _echo_event(who: str) -> dict:
-    """A proxy event for GET /echo/{who}."""
-    return {
-        "resource": "/echo/{who}",
-        "path": f"/echo/{who}",
-        "httpMethod": "GET",
-        "headers": {},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"who": who},
-        "stageVariables": None,
-        "requestContext": {"resourcePath": "/echo/{who}", "httpMethod": "GET"},
-        "body": None,
-        "isBase64Encoded": False,
-    }
+    """The proxy event of GET /echo/{who}, as the local API Gateway builds it."""
+    return api_gateway.proxy_event(
+        ECHO, {"who": who}, "GET", f"/echo/{who}", [], b"", "api", "127.0.0.1"
+    )
 
 
 def test_concurrent_requests_each_see_their_own_request():
